@@ -1,0 +1,1 @@
+"""certledger: the certificate and attendance ledger for IPS co-reflection sessions."""

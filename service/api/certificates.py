@@ -1,0 +1,133 @@
+"""Certificates for staff and the intake: stored PDFs, lookup, revocation (SPEC §3)."""
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.status_codes import HTTP_200_OK
+
+from service.api.auth import Principal, requires
+from service.api.fields import Email, LongText
+from service.api.problems import Problem
+from service.api.requests import CertificateRequestOut, request_out
+from service.ledger.certificates import (
+    CertificateRecord,
+    certificates_for,
+    get_certificate,
+    get_pdf,
+    revoke_certificate,
+)
+from service.ledger.requests import list_requests, requests_for_session
+
+
+class RevokeIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    reason: LongText
+
+
+class CertificateOut(msgspec.Struct, kw_only=True):
+    serial: str
+    session_id: str
+    email: str
+    holder_name: str
+    session_date: str
+    issued_at: str
+    verify_url: str
+    pdf_url: str
+    status: str
+    revoked_at: str | None
+    revocation_reason: str | None
+    supersedes: str | None
+    superseded_by: str | None
+    list_version: int
+    needs_review: bool
+
+
+class CertificateListingOut(msgspec.Struct, kw_only=True):
+    certificates: list[CertificateOut]
+    requests: list[CertificateRequestOut]
+
+
+def status_of(record: CertificateRecord) -> str:
+    if record.superseded_by is not None:
+        return "superseded"
+    return "revoked" if record.revoked_at is not None else "valid"
+
+
+def certificate_out(record: CertificateRecord, needs_review: bool = False) -> CertificateOut:
+    return CertificateOut(
+        serial=record.serial,
+        session_id=record.session_id,
+        email=record.email,
+        holder_name=record.holder_name,
+        session_date=record.content.session_date.isoformat(),
+        issued_at=record.issued_at,
+        verify_url=record.verify_url,
+        pdf_url=f"/api/v1/certificates/{record.serial}/pdf",
+        status=status_of(record),
+        revoked_at=record.revoked_at,
+        revocation_reason=record.revocation_reason,
+        supersedes=record.supersedes,
+        superseded_by=record.superseded_by,
+        list_version=record.list_version,
+        needs_review=needs_review,
+    )
+
+
+@get(
+    "/certificates/{serial:str}/pdf",
+    guards=[requires("admin", "intake")],
+    media_type="application/pdf",
+)
+async def pdf(request: Request[Principal, Any, Any], serial: FromPath[str]) -> Response[bytes]:
+    """The bytes stored when the certificate was issued: the record of what was issued."""
+    async with request.app.state.ledger.read() as db:
+        stored = await get_pdf(db, serial)
+    if stored is None:
+        raise Problem(404, f"There is no certificate {serial!r}.")
+    return Response(
+        stored,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="certificate-{serial}.pdf"'},
+    )
+
+
+@get("/certificates", guards=[requires("admin")])
+async def lookup(
+    request: Request[Principal, Any, Any],
+    email: FromQuery[Email | None] = None,
+    session_id: FromQuery[str | None] = None,
+) -> CertificateListingOut:
+    """A person's or a session's certificates and requests, for "where is my certificate?"."""
+    if (email is None) == (session_id is None):
+        raise Problem(400, "Give exactly one of ?email=… or ?session_id=….")
+    async with request.app.state.ledger.read() as db:
+        listed = await certificates_for(db, email=email, session_id=session_id)
+        if email is not None:
+            requests = await list_requests(db, status=None, notified=None, email=email)
+        else:
+            requests = await requests_for_session(db, session_id or "")
+    return CertificateListingOut(
+        certificates=[certificate_out(c.record, c.needs_review) for c in listed],
+        requests=[await request_out(request, r) for r in requests],
+    )
+
+
+@post("/certificates/{serial:str}/revoke", status_code=HTTP_200_OK, guards=[requires("admin")])
+async def revoke(
+    request: Request[Principal, Any, Any], serial: FromPath[str], data: JSONBody[RevokeIn]
+) -> CertificateOut:
+    """Revoked certificates stay verifiable and show when and why they were revoked."""
+    caller: Principal = request.user
+    async with request.app.state.ledger.write(caller.actor) as tx:
+        found = await get_certificate(tx.conn, serial)
+        if found is None:
+            raise Problem(404, f"There is no certificate {serial!r}.")
+        # Revoking again is a no-op that answers with the first revocation (safe to retry).
+        await revoke_certificate(tx, serial, data.reason.strip())
+        revoked = await get_certificate(tx.conn, serial)
+    assert revoked is not None
+    return certificate_out(revoked)
+
+
+routes = [pdf, lookup, revoke]

@@ -1,0 +1,16 @@
+"""Liveness for load balancers and the benchmark's baseline."""
+
+import msgspec
+from litestar import get
+
+
+class Health(msgspec.Struct):
+    status: str = "ok"
+
+
+@get("/healthz", sync_to_thread=False)
+def healthz() -> Health:
+    return Health()
+
+
+routes = [healthz]

@@ -1,0 +1,152 @@
+"""Certificate requests (SPEC §3): decided by the desk, answered with one or two plain sentences."""
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Request, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.status_codes import HTTP_200_OK
+from msgspec import Meta
+
+from service.api.auth import Principal, requires
+from service.api.fields import Date, Email, LocalTime, Text
+from service.api.problems import Problem
+from service.desk import MessageIdConflict
+from service.ledger.certificates import CertificateRecord, get_certificate
+from service.ledger.requests import NewRequest, RequestRecord, get_request, list_requests, mark_told
+
+MessageId = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=998,
+        pattern=r"^[^\u0000-\u001f\u007f]+$",
+        description="The email's Message-ID.",
+    ),
+]
+
+
+class CertificateRequestIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    email: Email
+    date: Date
+    facilitator: Text | None = None
+    message_id: MessageId | None = None
+    start_time: LocalTime | None = None
+
+
+class CertificateSummary(msgspec.Struct, kw_only=True):
+    serial: str
+    verify_url: str
+    pdf_url: str
+    holder_name: str
+    session_date: str
+
+
+class CertificateRequestOut(msgspec.Struct, kw_only=True):
+    request_id: str
+    email: str
+    message_id: str | None
+    outcome: Literal["issued", "pending", "rejected"]
+    reason: str | None
+    message: str
+    certificate: CertificateSummary | None
+
+
+class CertificateRequestsOut(msgspec.Struct):
+    requests: list[CertificateRequestOut]
+
+
+def certificate_summary(record: CertificateRecord) -> CertificateSummary:
+    return CertificateSummary(
+        serial=record.serial,
+        verify_url=record.verify_url,
+        pdf_url=f"/api/v1/certificates/{record.serial}/pdf",
+        holder_name=record.holder_name,
+        session_date=record.content.session_date.isoformat(),
+    )
+
+
+async def request_out(request: Request[Principal, Any, Any], record: RequestRecord) -> CertificateRequestOut:
+    certificate = None
+    if record.serial is not None:
+        async with request.app.state.ledger.read() as db:
+            found = await get_certificate(db, record.serial)
+        certificate = certificate_summary(found) if found else None
+    return CertificateRequestOut(
+        request_id=record.id,
+        email=record.email,
+        message_id=record.message_id,
+        outcome=record.outcome,  # type: ignore[arg-type]
+        reason=record.reason,
+        message=record.message,
+        certificate=certificate,
+    )
+
+
+@post(
+    "/certificate-requests",
+    status_code=HTTP_200_OK,
+    guards=[requires("admin", "intake")],
+)
+async def create(
+    request: Request[Principal, Any, Any], data: JSONBody[CertificateRequestIn]
+) -> CertificateRequestOut:
+    caller: Principal = request.user
+    new = NewRequest(
+        email=data.email.strip(),
+        date=data.date,
+        facilitator=" ".join(data.facilitator.split()) if data.facilitator else None,
+        start_time=data.start_time,
+        message_id=data.message_id.strip() if data.message_id else None,
+    )
+    try:
+        record = await request.app.state.desk.request(new, caller.actor)
+    except MessageIdConflict as exc:
+        raise Problem(
+            409, f"message_id {exc.args[0]!r} already belongs to a request from another address."
+        ) from exc
+    return await request_out(request, record)
+
+
+@get("/certificate-requests", guards=[requires("admin", "intake")])
+async def list_all(
+    request: Request[Principal, Any, Any],
+    status: FromQuery[Literal["pending", "decided", "issued", "rejected"] | None] = None,
+    notified: FromQuery[bool | None] = None,
+    email: FromQuery[Email | None] = None,
+) -> CertificateRequestsOut:
+    """With status=decided&notified=false: requests whose outcome changed after their first answer."""
+    caller: Principal = request.user
+    if status in ("decided", "rejected") or notified is False:
+        # Pending requests nobody registered a session for within 30 days are refused now.
+        await request.app.state.desk.expire_stale(caller.actor)
+    async with request.app.state.ledger.read() as db:
+        records = await list_requests(db, status=status, notified=notified, email=email)
+    return CertificateRequestsOut(requests=[await request_out(request, r) for r in records])
+
+
+@post(
+    "/certificate-requests/{request_id:str}/notified",
+    status_code=HTTP_200_OK,
+    guards=[requires("admin", "intake")],
+)
+async def notified(request: Request[Principal, Any, Any], request_id: FromPath[str]) -> CertificateRequestOut:
+    """The attendee has been told the current outcome: it leaves the notified=false listing."""
+    caller: Principal = request.user
+    async with request.app.state.ledger.write(caller.actor) as tx:
+        record = await mark_told(tx, request_id)
+    if record is None:
+        raise Problem(404, f"There is no certificate request {request_id!r}.")
+    return await request_out(request, record)
+
+
+@get("/certificate-requests/{request_id:str}", guards=[requires("admin", "intake")])
+async def show(request: Request[Principal, Any, Any], request_id: FromPath[str]) -> CertificateRequestOut:
+    async with request.app.state.ledger.read() as db:
+        record = await get_request(db, request_id)
+    if record is None:
+        raise Problem(404, f"There is no certificate request {request_id!r}.")
+    return await request_out(request, record)
+
+
+routes = [create, list_all, notified, show]

@@ -1,0 +1,244 @@
+"""Sessions and their attendee lists (SPEC §3)."""
+
+import datetime as dt
+import zoneinfo
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Request, get, post, put
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.status_codes import HTTP_201_CREATED
+from msgspec import Meta
+
+from service.api.auth import Principal, requires
+from service.api.fields import Date, Email, LocalTime, Text
+from service.api.problems import Problem, field_error
+from service.ledger.sessions import (
+    ListRow,
+    NewSession,
+    SessionRecord,
+    create_session,
+    get_session,
+    latest_version,
+    list_version,
+    sessions_on,
+    submit_list,
+)
+from service.rules.attendee_lists import duplicate_email_rows
+
+DEFAULT_TITLE = "IPS Co-reflection"
+
+
+class SessionIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    date: Date
+    duration_minutes: Annotated[int, Meta(ge=30, le=240)]
+    facilitators: Annotated[list[Text], Meta(min_length=1, max_length=20)]
+    level: Literal["central", "hub"]
+    start_time: LocalTime | None = None
+    timezone: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
+    organization: Text | None = None
+    title: Text = DEFAULT_TITLE
+    delivery: Literal["online", "in_person"] = "online"
+
+
+class SessionOut(msgspec.Struct, kw_only=True):
+    id: str
+    date: dt.date
+    start_time: str | None
+    timezone: str
+    duration_minutes: int
+    facilitators: list[str]
+    level: str
+    organization: str | None
+    title: str
+    delivery: str
+    created_at: str
+    list_version: int | None
+
+
+class SessionsOut(msgspec.Struct):
+    sessions: list[SessionOut]
+
+
+class AttendeeIn(msgspec.Struct, kw_only=True):
+    """One row of a list. Other keys (an attendance report's minutes and notes) are ignored."""
+
+    name: Text
+    email: Email
+    core_trained: bool
+    full_participation: bool
+    pronouns: Annotated[str, Meta(max_length=60)] | None = None
+
+
+class AttendeeListIn(msgspec.Struct, kw_only=True):
+    attendees: Annotated[list[AttendeeIn], Meta(max_length=5000)]
+
+
+class AttendeeListOut(msgspec.Struct, kw_only=True):
+    version: int
+    attendees: int
+    eligible: int
+
+
+class AttendeeOut(msgspec.Struct, kw_only=True):
+    name: str
+    email: str
+    core_trained: bool
+    full_participation: bool
+    pronouns: str | None
+
+
+class ListVersionOut(msgspec.Struct, kw_only=True):
+    session_id: str
+    version: int
+    submitted_at: str
+    attendees: list[AttendeeOut]
+
+
+def session_out(record: SessionRecord, version: int | None) -> SessionOut:
+    return SessionOut(
+        id=record.id,
+        date=record.date,
+        start_time=record.start_time,
+        timezone=record.timezone,
+        duration_minutes=record.duration_minutes,
+        facilitators=list(record.facilitators),
+        level=record.level,
+        organization=record.organization,
+        title=record.title,
+        delivery=record.delivery,
+        created_at=record.created_at,
+        list_version=version,
+    )
+
+
+def _valid_timezone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+async def load_session(request: Request[Principal, Any, Any], session_id: str) -> SessionRecord:
+    """The session if this caller may see it: a facilitator sees only the sessions their token created."""
+    async with request.app.state.ledger.read() as db:
+        record = await get_session(db, session_id)
+    caller: Principal = request.user
+    if record is None or (caller.role == "facilitator" and record.owner_token_id != caller.token_id):
+        raise Problem(404, f"There is no session {session_id!r} that this token can see.")
+    return record
+
+
+@post("/sessions", status_code=HTTP_201_CREATED, guards=[requires("admin", "facilitator")])
+async def create(request: Request[Principal, Any, Any], data: JSONBody[SessionIn]) -> SessionOut:
+    caller: Principal = request.user
+    if data.level not in caller.levels:
+        raise Problem(
+            403,
+            f"This token may not register {data.level}-level sessions; staff grant the levels "
+            f"a facilitator may register (this one: {', '.join(caller.levels) or 'none'}).",
+        )
+    settings = request.app.state.settings
+    timezone = data.timezone if data.timezone is not None else settings.timezone
+    if not _valid_timezone(timezone):
+        raise field_error("timezone", f"{timezone!r} is not an IANA time zone such as America/New_York")
+    facilitators = tuple(" ".join(name.split()) for name in data.facilitators)
+    new = NewSession(
+        date=data.date,
+        start_time=data.start_time,
+        timezone=timezone,
+        duration_minutes=data.duration_minutes,
+        facilitators=facilitators,
+        level=data.level,
+        organization=data.organization.strip() if data.organization else None,
+        title=" ".join(data.title.split()),
+        delivery=data.delivery,
+    )
+    async with request.app.state.ledger.write(caller.actor) as tx:
+        record = await create_session(tx, new, caller.token_id)
+    await request.app.state.desk.redecide_near(record.date, caller.actor)
+    return session_out(record, None)
+
+
+@get("/sessions", guards=[requires("admin", "facilitator", "intake")])
+async def list_sessions(
+    request: Request[Principal, Any, Any], date: FromQuery[dt.date | None] = None
+) -> SessionsOut:
+    caller: Principal = request.user
+    async with request.app.state.ledger.read() as db:
+        records = await sessions_on(db, date, caller.token_id, only_owner=caller.role == "facilitator")
+        versions = [await latest_version(db, r.id) for r in records]
+    return SessionsOut(sessions=[session_out(r, v) for r, v in zip(records, versions, strict=True)])
+
+
+@get("/sessions/{session_id:str}", guards=[requires("admin", "facilitator", "intake")])
+async def show(request: Request[Principal, Any, Any], session_id: FromPath[str]) -> SessionOut:
+    record = await load_session(request, session_id)
+    async with request.app.state.ledger.read() as db:
+        version = await latest_version(db, record.id)
+    return session_out(record, version)
+
+
+@put("/sessions/{session_id:str}/attendees", guards=[requires("admin", "facilitator")])
+async def submit_attendees(
+    request: Request[Principal, Any, Any],
+    session_id: FromPath[str],
+    data: JSONBody[AttendeeListIn],
+) -> AttendeeListOut:
+    record = await load_session(request, session_id)
+    duplicates = duplicate_email_rows([a.email for a in data.attendees])
+    if duplicates:
+        errors = [
+            {
+                "field": f"attendees[{row}].email",
+                "row": row + 1,
+                "message": f"the same email as row {earlier + 1}; each attendee appears once",
+            }
+            for row, earlier in duplicates
+        ]
+        detail = "; ".join(f"row {e['row']}: {e['message']}" for e in errors)
+        raise Problem(422, detail, errors=errors)
+    rows = [
+        ListRow(
+            name=" ".join(a.name.split()),
+            email=a.email.strip(),
+            core_trained=a.core_trained,
+            full_participation=a.full_participation,
+            pronouns=a.pronouns.strip() or None if a.pronouns else None,
+        )
+        for a in data.attendees
+    ]
+    caller: Principal = request.user
+    async with request.app.state.ledger.write(caller.actor) as tx:
+        version = await submit_list(tx, record.id, rows)
+    await request.app.state.desk.redecide_near(record.date, caller.actor)
+    return AttendeeListOut(
+        version=version,
+        attendees=len(rows),
+        eligible=sum(r.core_trained and r.full_participation for r in rows),
+    )
+
+
+@get("/sessions/{session_id:str}/attendees", guards=[requires("admin", "facilitator")])
+async def show_attendees(
+    request: Request[Principal, Any, Any],
+    session_id: FromPath[str],
+    version: FromQuery[Annotated[int, Meta(ge=1)] | None] = None,
+) -> ListVersionOut:
+    """The latest list version, or an earlier one with ?version=N."""
+    record = await load_session(request, session_id)
+    async with request.app.state.ledger.read() as db:
+        wanted = version if version is not None else await latest_version(db, record.id)
+        found = await list_version(db, record.id, wanted) if wanted is not None else None
+    if found is None:
+        raise Problem(404, f"Session {session_id!r} has no attendee list version {wanted or 1}.")
+    return ListVersionOut(
+        session_id=found.session_id,
+        version=found.version,
+        submitted_at=found.submitted_at,
+        attendees=[AttendeeOut(**msgspec.structs.asdict(r)) for r in found.rows],
+    )
+
+
+routes = [create, list_sessions, show, submit_attendees, show_attendees]

@@ -1,0 +1,143 @@
+"""Public verification of a certificate from the link printed on it (SPEC §3).
+
+People get an HTML page, programs JSON (Accept: application/json). Altered, truncated, foreign-key and
+unknown tokens all get the same 404, so the answer reveals nothing about why. Never the holder's email.
+"""
+
+from typing import Any, Literal
+
+import msgspec
+from litestar import MediaType, Request, Response, get
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath
+from litestar.response import Template
+
+from service.ledger.certificates import CertificateRecord, get_certificate
+from service.rules.messages import describe_date, join_names
+
+
+class VerifiedSession(msgspec.Struct, kw_only=True):
+    date: str
+    title: str
+    facilitators: list[str]
+    duration_minutes: int
+    contact_hours: float
+    delivery: str
+
+
+class SupersededBy(msgspec.Struct, kw_only=True):
+    serial: str
+    verify_url: str
+
+
+class Verification(msgspec.Struct, kw_only=True):
+    status: Literal["valid", "revoked", "superseded"]
+    serial: str
+    holder_name: str
+    issuer: str
+    issued_at: str
+    session: VerifiedSession
+    revoked_at: str | None
+    revocation_reason: str | None
+    superseded_by: SupersededBy | None = None
+
+
+class Invalid(msgspec.Struct):
+    status: Literal["invalid"] = "invalid"
+
+
+def is_verification_path(path: str) -> bool:
+    return path in ("/v", "/verify") or path.startswith(("/v/", "/verify/"))
+
+
+def wants_json(request: Request[Any, Any, Any]) -> bool:
+    best = request.accept.best_match(["text/html", "application/json"], default="text/html")
+    return best == "application/json"
+
+
+def invalid_answer(request: Request[Any, Any, Any]) -> Response[Any]:
+    if wants_json(request):
+        return Response(Invalid(), status_code=404, media_type=MediaType.JSON)
+    return Template(
+        "verify_invalid.html",
+        context={"issuer": request.app.state.settings.issuer_name},
+        status_code=404,
+        media_type=MediaType.HTML,
+    )
+
+
+async def verification_of(request: Request[Any, Any, Any], record: CertificateRecord) -> Verification:
+    superseded_by = None
+    if record.superseded_by is not None:
+        async with request.app.state.ledger.read() as db:
+            newer = await get_certificate(db, record.superseded_by)
+        assert newer is not None
+        superseded_by = SupersededBy(serial=newer.serial, verify_url=newer.verify_url)
+    content = record.content
+    status: Literal["valid", "revoked", "superseded"] = (
+        "superseded" if superseded_by else "revoked" if record.revoked_at else "valid"
+    )
+    return Verification(
+        status=status,
+        serial=record.serial,
+        holder_name=content.holder_name,
+        issuer=content.issuer,
+        issued_at=record.issued_at,
+        session=VerifiedSession(
+            date=content.session_date.isoformat(),
+            title=content.title,
+            facilitators=list(content.facilitators),
+            duration_minutes=content.duration_minutes,
+            contact_hours=content.contact_hours,
+            delivery=content.delivery,
+        ),
+        revoked_at=record.revoked_at,
+        revocation_reason=record.revocation_reason,
+        superseded_by=superseded_by,
+    )
+
+
+def _page(verification: Verification, record: CertificateRecord) -> Template:
+    content = record.content
+    return Template(
+        "verify.html",
+        context={
+            "status": verification.status,
+            "status_label": verification.status.capitalize(),
+            "serial": verification.serial,
+            "holder_name": verification.holder_name,
+            "issuer": verification.issuer,
+            "session": verification.session,
+            "session_date": describe_date(content.session_date),
+            "contact_hours": f"{content.contact_hours:g}",
+            "facilitators": join_names(content.facilitators),
+            "issued_on": describe_date(content.issued_on),
+            "revoked_on": record.revoked_at[:10] if record.revoked_at else None,
+            "revocation_reason": verification.revocation_reason,
+            "superseded_by": verification.superseded_by,
+        },
+        media_type=MediaType.HTML,
+    )
+
+
+@get(
+    "/v/{token:str}",
+    summary="Verify a certificate",
+    description="HTML for people; JSON with Accept: application/json. Unknown or altered links: 404.",
+    responses={404: ResponseSpec(data_container=Invalid, description="The link names no certificate.")},
+)
+async def verify(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
+    serial = request.app.state.signer.serial_from(token)
+    record = None
+    if serial is not None:
+        async with request.app.state.ledger.read() as db:
+            record = await get_certificate(db, serial)
+    if record is None:
+        return invalid_answer(request)
+    verification = await verification_of(request, record)
+    if wants_json(request):
+        return Response(verification, media_type=MediaType.JSON)
+    return _page(verification, record)
+
+
+routes = [verify]

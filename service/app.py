@@ -1,0 +1,132 @@
+"""create_app(settings): routes, middleware, lifespan. Nothing else."""
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, Request, Response, Router
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
+from litestar.exceptions import NotFoundException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+
+from service.api import certificates, health, requests, sessions, verification
+from service.api.auth import BearerTokenMiddleware
+from service.api.middleware import RateLimiter, add_security_headers, public_rate_limit
+from service.api.problems import handle_problem
+from service.certificates.content import CertificateContent
+from service.certificates.links import LinkSigner
+from service.certificates.renderer import PdfRenderer
+from service.desk import CertificateDesk
+from service.ledger.database import Ledger
+from service.settings import Settings, load_settings
+
+API_VERSION = "1.0.0"
+MAX_BODY_BYTES = 2 * 1024 * 1024
+EXPIRY_INTERVAL_SECONDS = 3600
+log = logging.getLogger("certledger")
+
+
+def templates_dir() -> Path:
+    """Installed wheels carry the templates inside the package; a checkout has them at the top."""
+    packaged = Path(__file__).parent / "templates"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
+
+
+def _warm_up_content(settings: Settings) -> CertificateContent:
+    return CertificateContent(
+        serial="CL-WARM-UP00-0000",
+        holder_name="Nguyễn Thị Minh",
+        issuer=settings.issuer_name,
+        title="IPS Co-reflection",
+        session_date=dt.date(2026, 3, 4),
+        start_time="18:00",
+        timezone=settings.timezone,
+        duration_minutes=90,
+        facilitators=("Jane Doe",),
+        delivery="online",
+        issued_on=dt.date(2026, 3, 4),
+        verify_url=f"{settings.base_url}/v/warm-up",
+    )
+
+
+def _handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, NotFoundException) and verification.is_verification_path(request.url.path):
+        return verification.invalid_answer(request)
+    return handle_problem(request, exc)
+
+
+async def _expire_periodically(desk: CertificateDesk) -> None:
+    while True:
+        try:
+            await desk.expire_stale("system:expiry")
+        except Exception:
+            log.exception("expiring stale pending requests failed; will retry")
+        await asyncio.sleep(EXPIRY_INTERVAL_SECONDS)
+
+
+def create_app(settings: Settings | None = None, *, render_processes: int = 1) -> Litestar:
+    settings = settings or load_settings()
+    ledger = Ledger(settings.db_path, settings.ledger_key)
+    signer = LinkSigner(settings.secret_keys, settings.base_url)
+    renderer = PdfRenderer(render_processes)
+    desk = CertificateDesk(ledger, signer, renderer, settings.issuer_name)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await ledger.open()
+        try:
+            await renderer.start(warm_up=_warm_up_content(settings))
+            expiry = asyncio.create_task(_expire_periodically(desk))
+            try:
+                yield
+            finally:
+                expiry.cancel()
+                await renderer.close()
+        finally:
+            await ledger.close()
+
+    public = Router(
+        "/",
+        route_handlers=verification.routes,
+        middleware=[public_rate_limit(RateLimiter(settings.public_rate_limit))],
+    )
+    api = Router(
+        "/api/v1",
+        route_handlers=[*sessions.routes, *requests.routes, *certificates.routes],
+        middleware=[BearerTokenMiddleware],
+    )
+    return Litestar(
+        route_handlers=[
+            *health.routes,
+            api,
+            public,
+            create_static_files_router(
+                path="/static", directories=[templates_dir() / "static"], include_in_schema=False
+            ),
+        ],
+        state=State({"settings": settings, "ledger": ledger, "desk": desk, "signer": signer}),
+        lifespan=[lifespan],
+        before_send=[add_security_headers],
+        exception_handlers={Exception: _handle_exception},
+        template_config=TemplateConfig(directory=templates_dir(), engine=JinjaTemplateEngine),
+        openapi_config=OpenAPIConfig(
+            title="certledger",
+            version=API_VERSION,
+            description="Certificate and attendance ledger for IPS co-reflection sessions.",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin()],
+            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
+            security=[{"bearer": []}],
+        ),
+        request_max_body_size=MAX_BODY_BYTES,
+        debug=False,
+    )

@@ -1,0 +1,40 @@
+"""The signed verification link printed on every certificate.
+
+The token is the serial signed with itsdangerous under the configured keys: the newest key signs, every
+listed key verifies, and a token whose key was removed from the list no longer verifies. A separate salt
+keeps these signatures from being valid for any other purpose.
+"""
+
+import hashlib
+import secrets
+
+from itsdangerous import BadSignature, Signer
+
+_SALT = "certledger.verify-link"
+_SERIAL_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U to misread
+
+
+class LinkSigner:
+    def __init__(self, secret_keys: tuple[str, ...], base_url: str) -> None:
+        # itsdangerous takes the keys oldest first and signs with the last one.
+        self._signer = Signer(list(secret_keys), salt=_SALT, digest_method=hashlib.sha256)
+        self._base_url = base_url.rstrip("/")
+
+    def token_for(self, serial: str) -> str:
+        return self._signer.sign(serial).decode()
+
+    def url_for(self, serial: str) -> str:
+        return f"{self._base_url}/v/{self.token_for(serial)}"
+
+    def serial_from(self, token: str) -> str | None:
+        """The serial a genuine token names; None for anything altered, truncated or foreign."""
+        try:
+            return self._signer.unsign(token.encode("utf-8", "surrogatepass")).decode()
+        except (BadSignature, UnicodeError, ValueError):
+            return None
+
+
+def new_serial() -> str:
+    """A serial staff can read out on the phone: CL-XXXX-XXXX-XXXX (60 random bits)."""
+    chars = "".join(secrets.choice(_SERIAL_ALPHABET) for _ in range(12))
+    return f"CL-{chars[:4]}-{chars[4:8]}-{chars[8:]}"

@@ -1,0 +1,1 @@
+"""The SQLite ledger: the only package that knows SQL."""

@@ -1,0 +1,182 @@
+"""Issued certificates, their stored PDF bytes, revocations and supersession."""
+
+import hashlib
+
+import aiosqlite
+import msgspec
+
+from service.certificates.content import CertificateContent
+from service.ledger.database import Transaction
+from service.rules.attendee_lists import email_key
+
+
+class CertificateRecord(msgspec.Struct, frozen=True, kw_only=True):
+    serial: str
+    session_id: str
+    email: str
+    holder_name: str
+    list_version: int
+    supersedes: str | None
+    superseded_by: str | None
+    issued_at: str
+    verify_url: str
+    content: CertificateContent
+    pdf_sha256: str
+    revoked_at: str | None
+    revocation_reason: str | None
+
+
+class NewCertificate(msgspec.Struct, frozen=True, kw_only=True):
+    content: CertificateContent
+    session_id: str
+    email: str
+    list_version: int
+    supersedes: str | None
+    issued_at: str
+    pdf: bytes
+
+
+_SELECT = """
+SELECT c.*, r.revoked_at, r.reason AS revocation_reason, n.serial AS superseded_by
+FROM certificates c
+LEFT JOIN revocations r ON r.serial = c.serial
+LEFT JOIN certificates n ON n.supersedes = c.serial
+"""
+
+_content_decoder = msgspec.json.Decoder(CertificateContent)
+
+
+def _record(row: aiosqlite.Row) -> CertificateRecord:
+    return CertificateRecord(
+        serial=row["serial"],
+        session_id=row["session_id"],
+        email=row["email"],
+        holder_name=row["holder_name"],
+        list_version=row["list_version"],
+        supersedes=row["supersedes"],
+        superseded_by=row["superseded_by"],
+        issued_at=row["issued_at"],
+        verify_url=row["verify_url"],
+        content=_content_decoder.decode(row["content"]),
+        pdf_sha256=row["pdf_sha256"],
+        revoked_at=row["revoked_at"],
+        revocation_reason=row["revocation_reason"],
+    )
+
+
+async def insert_certificate(tx: Transaction, new: NewCertificate) -> None:
+    content = new.content
+    digest = hashlib.sha256(new.pdf).hexdigest()
+    await tx.conn.execute(
+        "INSERT INTO certificates (serial, session_id, email_key, email, holder_name, list_version,"
+        " supersedes, issued_at, verify_url, content, pdf_sha256)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            content.serial,
+            new.session_id,
+            email_key(new.email),
+            new.email,
+            content.holder_name,
+            new.list_version,
+            new.supersedes,
+            new.issued_at,
+            content.verify_url,
+            msgspec.json.encode(content).decode(),
+            digest,
+        ),
+    )
+    await tx.conn.execute(
+        "INSERT INTO certificate_pdfs (serial, pdf) VALUES (?, ?)", (content.serial, new.pdf)
+    )
+    await tx.record(
+        "certificate.issued",
+        f"certificate:{content.serial}",
+        {
+            "session_id": new.session_id,
+            "email": new.email,
+            "list_version": new.list_version,
+            "supersedes": new.supersedes,
+            "content": msgspec.to_builtins(content),
+            "pdf_sha256": digest,
+        },
+    )
+
+
+async def get_certificate(db: aiosqlite.Connection, serial: str) -> CertificateRecord | None:
+    rows = await db.execute_fetchall(_SELECT + " WHERE c.serial = ?", (serial,))
+    return _record(rows[0]) if rows else None
+
+
+async def get_pdf(db: aiosqlite.Connection, serial: str) -> bytes | None:
+    rows = await db.execute_fetchall("SELECT pdf FROM certificate_pdfs WHERE serial = ?", (serial,))
+    return bytes(rows[0]["pdf"]) if rows else None
+
+
+class ListedCertificate(msgspec.Struct, frozen=True, kw_only=True):
+    record: CertificateRecord
+    # A later list version no longer makes the holder eligible: staff decide whether to revoke.
+    needs_review: bool
+
+
+_LISTING = """
+WITH chosen AS (
+    SELECT c.*,
+           (SELECT MAX(v.version) FROM list_versions v WHERE v.session_id = c.session_id) AS latest_version
+    FROM certificates c
+    WHERE {where}
+)
+SELECT chosen.*, r.revoked_at, r.reason AS revocation_reason, n.serial AS superseded_by,
+       a.core_trained AS now_core_trained, a.full_participation AS now_full_participation
+FROM chosen
+LEFT JOIN revocations r ON r.serial = chosen.serial
+LEFT JOIN certificates n ON n.supersedes = chosen.serial
+LEFT JOIN attendees a
+  ON a.session_id = chosen.session_id AND a.version = chosen.latest_version
+ AND a.email_key = chosen.email_key
+ORDER BY chosen.issued_at
+"""
+
+
+async def certificates_for(
+    db: aiosqlite.Connection, *, email: str | None = None, session_id: str | None = None
+) -> list[ListedCertificate]:
+    """A person's or a session's certificates, each flagged when the latest list no longer backs it."""
+    if email is not None:
+        where, param = "c.email_key = ?", email_key(email)
+    else:
+        where, param = "c.session_id = ?", session_id
+    rows = await db.execute_fetchall(_LISTING.format(where=where), (param,))
+    return [
+        ListedCertificate(
+            record=_record(r),
+            needs_review=r["latest_version"] > r["list_version"]
+            and not (r["now_core_trained"] and r["now_full_participation"]),
+        )
+        for r in rows
+    ]
+
+
+async def revoke_certificate(tx: Transaction, serial: str, reason: str) -> bool:
+    """Returns False when the certificate was already revoked (the first revocation stands)."""
+    found = await tx.conn.execute_fetchall(
+        "SELECT c.session_id, r.serial AS revoked FROM certificates c"
+        " LEFT JOIN revocations r ON r.serial = c.serial WHERE c.serial = ?",
+        (serial,),
+    )
+    if not found or found[0]["revoked"] is not None:
+        return False
+    version = await tx.conn.execute_fetchall(
+        "SELECT COALESCE(MAX(version), 0) AS v FROM list_versions WHERE session_id = ?",
+        (found[0]["session_id"],),
+    )
+    await tx.conn.execute(
+        "INSERT INTO revocations (serial, revoked_at, reason, revoked_by, list_version_at_revocation)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (serial, tx.now, reason, tx.actor, version[0]["v"]),
+    )
+    await tx.record(
+        "certificate.revoked",
+        f"certificate:{serial}",
+        {"reason": reason, "list_version_at_revocation": version[0]["v"]},
+    )
+    return True

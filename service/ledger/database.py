@@ -1,0 +1,165 @@
+"""Connections, transactions and migrations for the SQLite ledger.
+
+One writer connection per process; every write transaction starts with BEGIN IMMEDIATE so that it takes
+the database's write lock before it reads (in WAL mode a deferred transaction that reads then writes
+fails at once with SQLITE_BUSY when another writer got in between: aiosqlite #251), and busy_timeout
+lets writers in other processes queue instead of failing. Readers get their own connections: WAL lets
+them read a consistent snapshot while a write is in progress.
+"""
+
+import asyncio
+import contextlib
+import datetime as dt
+import sqlite3
+from collections.abc import AsyncIterator
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+from service.ledger.chain import GENESIS, canonical_json, event_hash
+
+BUSY_TIMEOUT_MS = 10_000
+READERS = 2
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+class LedgerUnavailable(Exception):
+    """The ledger cannot take a write (disk full, read-only file system, locked too long)."""
+
+
+async def _connect(path: Path, *, read_only: bool = False) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    await conn.execute("PRAGMA foreign_keys = ON")
+    await conn.execute("PRAGMA synchronous = NORMAL" if not read_only else "PRAGMA query_only = ON")
+    return conn
+
+
+class Transaction:
+    """A write transaction: state changes and the events that record them commit together."""
+
+    def __init__(self, conn: aiosqlite.Connection, ledger_key: bytes, actor: str) -> None:
+        self.conn = conn
+        self.actor = actor
+        self.now = utc_now()
+        self._key = ledger_key
+
+    async def record(self, kind: str, subject: str, payload: object) -> int:
+        """Append an event to the chain; returns its sequence number."""
+        last = await self.conn.execute_fetchall("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+        seq, prev = (last[0]["seq"] + 1, last[0]["hash"]) if last else (1, GENESIS)
+        body = canonical_json(payload)
+        digest = event_hash(self._key, prev, seq, self.now, self.actor, kind, subject, body)
+        await self.conn.execute(
+            "INSERT INTO events (seq, at, actor, kind, subject, payload, prev_hash, hash)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (seq, self.now, self.actor, kind, subject, body, prev, digest),
+        )
+        return seq
+
+
+class Ledger:
+    def __init__(self, path: Path, ledger_key: str) -> None:
+        self.path = path
+        self._key = ledger_key.encode()
+        self._writer: aiosqlite.Connection | None = None
+        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._all_readers: list[aiosqlite.Connection] = []
+        self._write_lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await _connect(self.path)
+        await self._writer.execute("PRAGMA journal_mode = WAL")
+        await migrate(self._writer)
+        for _ in range(READERS):
+            reader = await _connect(self.path, read_only=True)
+            self._all_readers.append(reader)
+            self._readers.put_nowait(reader)
+
+    async def close(self) -> None:
+        for conn in [*self._all_readers, *([self._writer] if self._writer else [])]:
+            await conn.close()
+        self._all_readers.clear()
+        self._writer = None
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A connection reading one consistent snapshot for the length of the block."""
+        conn = await self._readers.get()
+        try:
+            await conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                await conn.execute("COMMIT")
+        finally:
+            self._readers.put_nowait(conn)
+
+    @contextlib.asynccontextmanager
+    async def write(self, actor: str) -> AsyncIterator[Transaction]:
+        assert self._writer is not None, "ledger is not open"
+        async with self._write_lock:
+            conn = self._writer
+            try:
+                await conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise LedgerUnavailable(str(exc)) from exc
+            try:
+                yield Transaction(conn, self._key, actor)
+                await conn.execute("COMMIT")
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    await conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError) and _is_storage_failure(exc):
+                    raise LedgerUnavailable(str(exc)) from exc
+                raise
+
+
+def _is_storage_failure(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return any(s in text for s in ("full", "disk i/o", "readonly", "locked", "busy"))
+
+
+async def migrate(conn: aiosqlite.Connection) -> None:
+    """Apply the numbered scripts in schema/ that this database has not seen, each atomically."""
+    await conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT)"
+    )
+    scripts = sorted(
+        (int(f.name.split("_", 1)[0]), f)
+        for f in resources.files("service.ledger").joinpath("schema").iterdir()
+        if f.name.endswith(".sql")
+    )
+    for version, script in scripts:
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            done = await conn.execute_fetchall(
+                "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
+            )
+            if not done:
+                for statement in _statements(script.read_text()):
+                    await conn.execute(statement)
+                await conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, utc_now()))
+            await conn.execute("COMMIT")
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (executescript would commit our transaction)."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        if line.lstrip().startswith("--"):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    return statements

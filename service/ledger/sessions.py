@@ -1,0 +1,261 @@
+"""Sessions and their attendee list versions."""
+
+import datetime as dt
+import json
+import secrets
+
+import aiosqlite
+import msgspec
+
+from service.ledger.database import Transaction
+from service.rules.attendee_lists import email_key
+from service.rules.requests import Entry, HeldCertificate, SessionFacts
+
+
+class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    date: dt.date
+    start_time: str | None
+    timezone: str
+    duration_minutes: int
+    facilitators: tuple[str, ...]
+    level: str
+    organization: str | None
+    title: str
+    delivery: str
+    owner_token_id: int | None
+    created_at: str
+
+
+class NewSession(msgspec.Struct, frozen=True, kw_only=True):
+    date: dt.date
+    start_time: str | None
+    timezone: str
+    duration_minutes: int
+    facilitators: tuple[str, ...]
+    level: str
+    organization: str | None
+    title: str
+    delivery: str
+
+
+class ListRow(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    email: str
+    core_trained: bool
+    full_participation: bool
+    pronouns: str | None = None
+
+
+class ListVersion(msgspec.Struct, frozen=True, kw_only=True):
+    session_id: str
+    version: int
+    submitted_at: str
+    submitted_by: str
+    rows: tuple[ListRow, ...]
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+def _session(row: aiosqlite.Row) -> SessionRecord:
+    return SessionRecord(
+        id=row["id"],
+        date=dt.date.fromisoformat(row["date"]),
+        start_time=row["start_time"],
+        timezone=row["timezone"],
+        duration_minutes=row["duration_minutes"],
+        facilitators=tuple(json.loads(row["facilitators"])),
+        level=row["level"],
+        organization=row["organization"],
+        title=row["title"],
+        delivery=row["delivery"],
+        owner_token_id=row["owner_token_id"],
+        created_at=row["created_at"],
+    )
+
+
+async def create_session(tx: Transaction, new: NewSession, owner_token_id: int | None) -> SessionRecord:
+    record = SessionRecord(
+        id=new_id("ses"),
+        owner_token_id=owner_token_id,
+        created_at=tx.now,
+        **msgspec.structs.asdict(new),
+    )
+    await tx.conn.execute(
+        "INSERT INTO sessions (id, date, start_time, timezone, duration_minutes, facilitators,"
+        " level, organization, title, delivery, owner_token_id, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            record.id,
+            record.date.isoformat(),
+            record.start_time,
+            record.timezone,
+            record.duration_minutes,
+            json.dumps(list(record.facilitators), ensure_ascii=False),
+            record.level,
+            record.organization,
+            record.title,
+            record.delivery,
+            record.owner_token_id,
+            record.created_at,
+        ),
+    )
+    await tx.record("session.created", f"session:{record.id}", msgspec.to_builtins(record))
+    return record
+
+
+async def get_session(db: aiosqlite.Connection, session_id: str) -> SessionRecord | None:
+    rows = await db.execute_fetchall("SELECT * FROM sessions WHERE id = ?", (session_id,))
+    return _session(rows[0]) if rows else None
+
+
+async def sessions_on(
+    db: aiosqlite.Connection,
+    date: dt.date | None,
+    owner_token_id: int | None = None,
+    *,
+    only_owner: bool = False,
+) -> list[SessionRecord]:
+    clauses, params = [], []
+    if date is not None:
+        clauses.append("date = ?")
+        params.append(date.isoformat())
+    if only_owner:
+        clauses.append("owner_token_id IS ?")
+        params.append(owner_token_id)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = await db.execute_fetchall(
+        f"SELECT * FROM sessions {where} ORDER BY date, start_time, id",  # noqa: S608 (fixed clauses)
+        params,
+    )
+    return [_session(r) for r in rows]
+
+
+async def latest_version(db: aiosqlite.Connection, session_id: str) -> int | None:
+    rows = await db.execute_fetchall(
+        "SELECT MAX(version) AS v FROM list_versions WHERE session_id = ?", (session_id,)
+    )
+    return rows[0]["v"]
+
+
+async def submit_list(tx: Transaction, session_id: str, rows: list[ListRow]) -> int:
+    """Store a new list version (earlier versions stay) and record it; returns the version."""
+    version = (await latest_version(tx.conn, session_id) or 0) + 1
+    await tx.conn.execute(
+        "INSERT INTO list_versions (session_id, version, submitted_at, submitted_by) VALUES (?, ?, ?, ?)",
+        (session_id, version, tx.now, tx.actor),
+    )
+    await tx.conn.executemany(
+        "INSERT INTO attendees (session_id, version, email_key, email, name, core_trained,"
+        " full_participation, pronouns) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                session_id,
+                version,
+                email_key(r.email),
+                r.email,
+                r.name,
+                int(r.core_trained),
+                int(r.full_participation),
+                r.pronouns,
+            )
+            for r in rows
+        ],
+    )
+    await tx.record(
+        "list.submitted",
+        f"session:{session_id}",
+        {"version": version, "attendees": [msgspec.to_builtins(r) for r in rows]},
+    )
+    return version
+
+
+async def list_version(db: aiosqlite.Connection, session_id: str, version: int) -> ListVersion | None:
+    head = await db.execute_fetchall(
+        "SELECT * FROM list_versions WHERE session_id = ? AND version = ?", (session_id, version)
+    )
+    if not head:
+        return None
+    rows = await db.execute_fetchall(
+        "SELECT * FROM attendees WHERE session_id = ? AND version = ? ORDER BY rowid",
+        (session_id, version),
+    )
+    return ListVersion(
+        session_id=session_id,
+        version=version,
+        submitted_at=head[0]["submitted_at"],
+        submitted_by=head[0]["submitted_by"],
+        rows=tuple(
+            ListRow(
+                name=r["name"],
+                email=r["email"],
+                core_trained=bool(r["core_trained"]),
+                full_participation=bool(r["full_participation"]),
+                pronouns=r["pronouns"],
+            )
+            for r in rows
+        ),
+    )
+
+
+_FACTS_QUERY = """
+WITH near AS (
+    SELECT s.*, (SELECT MAX(v.version) FROM list_versions v WHERE v.session_id = s.id) AS list_version
+    FROM sessions s
+    WHERE s.date BETWEEN :first AND :last
+)
+SELECT near.*,
+       a.name AS entry_name, a.email AS entry_email,
+       a.core_trained, a.full_participation,
+       c.serial, c.holder_name, r.revoked_at, r.list_version_at_revocation
+FROM near
+LEFT JOIN attendees a
+       ON a.session_id = near.id AND a.version = near.list_version AND a.email_key = :email
+LEFT JOIN certificates c
+       ON c.session_id = near.id AND c.email_key = :email
+      AND NOT EXISTS (SELECT 1 FROM certificates n WHERE n.supersedes = c.serial)
+LEFT JOIN revocations r ON r.serial = c.serial
+ORDER BY near.date, near.start_time, near.id
+"""
+
+
+async def session_facts_near(db: aiosqlite.Connection, email: str, date: dt.date) -> list[SessionFacts]:
+    """Every session within a day of `date`, as the attendee with `email` stands in it."""
+    rows = await db.execute_fetchall(
+        _FACTS_QUERY,
+        {
+            "first": (date - dt.timedelta(days=1)).isoformat(),
+            "last": (date + dt.timedelta(days=1)).isoformat(),
+            "email": email_key(email),
+        },
+    )
+    return [
+        SessionFacts(
+            id=r["id"],
+            date=dt.date.fromisoformat(r["date"]),
+            start_time=r["start_time"],
+            facilitators=tuple(json.loads(r["facilitators"])),
+            level=r["level"],
+            delivery=r["delivery"],
+            list_version=r["list_version"],
+            entry=None
+            if r["entry_name"] is None
+            else Entry(
+                name=r["entry_name"],
+                email=r["entry_email"],
+                core_trained=bool(r["core_trained"]),
+                full_participation=bool(r["full_participation"]),
+            ),
+            certificate=None
+            if r["serial"] is None
+            else HeldCertificate(
+                serial=r["serial"],
+                holder_name=r["holder_name"],
+                revoked=r["revoked_at"] is not None,
+                list_version_at_revocation=r["list_version_at_revocation"],
+            ),
+        )
+        for r in rows
+    ]
