@@ -4,12 +4,12 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request, Response, Router
-from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig
@@ -25,7 +25,7 @@ from service.api.problems import handle_problem
 from service.certificates.content import CertificateContent
 from service.certificates.links import LinkSigner
 from service.certificates.renderer import PdfRenderer
-from service.desk import CertificateDesk
+from service.desk import CertificateDesk, utc_clock
 from service.ledger.database import Ledger
 from service.settings import Settings, load_settings
 
@@ -73,12 +73,18 @@ async def _expire_periodically(desk: CertificateDesk) -> None:
         await asyncio.sleep(EXPIRY_INTERVAL_SECONDS)
 
 
-def create_app(settings: Settings | None = None, *, render_processes: int = 1) -> Litestar:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    render_processes: int = 1,
+    clock: Callable[[], dt.datetime] = utc_clock,
+) -> Litestar:
+    """The app; `render_processes=0` renders PDFs in a thread, `clock` lets tests move time."""
     settings = settings or load_settings()
     ledger = Ledger(settings.db_path, settings.ledger_key)
     signer = LinkSigner(settings.secret_keys, settings.base_url)
     renderer = PdfRenderer(render_processes)
-    desk = CertificateDesk(ledger, signer, renderer, settings.issuer_name)
+    desk = CertificateDesk(ledger, signer, renderer, settings.issuer_name, clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:

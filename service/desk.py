@@ -48,6 +48,10 @@ _ATTEMPTS = 5
 T = TypeVar("T")
 
 
+def utc_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 class MessageIdConflict(Exception):
     """The message_id was already used by a request from another address."""
 
@@ -102,7 +106,7 @@ class CertificateDesk:
         signer: LinkSigner,
         renderer: PdfRenderer,
         issuer: str,
-        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        clock: Callable[[], dt.datetime] = utc_clock,
     ) -> None:
         self._ledger = ledger
         self._signer = signer

@@ -148,12 +148,13 @@ async def submit_list(tx: Transaction, session_id: str, rows: list[ListRow]) -> 
         (session_id, version, tx.now, tx.actor),
     )
     await tx.conn.executemany(
-        "INSERT INTO attendees (session_id, version, email_key, email, name, core_trained,"
-        " full_participation, pronouns) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO attendees (session_id, version, position, email_key, email, name, core_trained,"
+        " full_participation, pronouns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 session_id,
                 version,
+                position,
                 email_key(r.email),
                 r.email,
                 r.name,
@@ -161,7 +162,7 @@ async def submit_list(tx: Transaction, session_id: str, rows: list[ListRow]) -> 
                 int(r.full_participation),
                 r.pronouns,
             )
-            for r in rows
+            for position, r in enumerate(rows)
         ],
     )
     await tx.record(
@@ -179,7 +180,7 @@ async def list_version(db: aiosqlite.Connection, session_id: str, version: int) 
     if not head:
         return None
     rows = await db.execute_fetchall(
-        "SELECT * FROM attendees WHERE session_id = ? AND version = ? ORDER BY rowid",
+        "SELECT * FROM attendees WHERE session_id = ? AND version = ? ORDER BY position",
         (session_id, version),
     )
     return ListVersion(

@@ -56,6 +56,7 @@ CREATE TABLE list_versions (
 CREATE TABLE attendees (
     session_id         TEXT NOT NULL,
     version            INTEGER NOT NULL,
+    position           INTEGER NOT NULL,
     email_key          TEXT NOT NULL,
     email              TEXT NOT NULL,
     name               TEXT NOT NULL,
