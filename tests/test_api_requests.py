@@ -152,13 +152,17 @@ def test_revoked_certificate_is_not_issued_again_until_the_list_corrects_it(serv
     session = service.session()
     service.attendees(session["id"], [attendee("Minh Nguyen", "minh@example.org")])
     issued = service.ask(email="minh@example.org")["certificate"]
-    revoked = service.admin.post(f"/api/v1/certificates/{issued['serial']}/revoke", json={"reason": "Wrong name"})
+    revoked = service.admin.post(
+        f"/api/v1/certificates/{issued['serial']}/revoke", json={"reason": "Wrong name"}
+    )
     assert revoked.status_code == 200
     assert revoked.json()["status"] == "revoked"
 
     again = service.ask(email="minh@example.org")
     assert (again["outcome"], again["reason"]) == ("rejected", "revoked")
-    service.attendees(session["id"], [attendee("Minh Nguyen", "minh@example.org"), attendee("X", "x@example.org")])
+    service.attendees(
+        session["id"], [attendee("Minh Nguyen", "minh@example.org"), attendee("X", "x@example.org")]
+    )
     assert service.ask(email="minh@example.org")["reason"] == "revoked"
 
     service.attendees(session["id"], [MINH])
@@ -196,6 +200,8 @@ def test_date_line_online_session(service: Service):
 
 
 def untold(service: Service) -> list[dict]:
-    response = service.intake.get("/api/v1/certificate-requests", params={"status": "decided", "notified": "false"})
+    response = service.intake.get(
+        "/api/v1/certificate-requests", params={"status": "decided", "notified": "false"}
+    )
     assert response.status_code == 200, response.text
     return response.json()["requests"]

@@ -57,7 +57,13 @@ def test_defaults_for_optional_fields(service: Service):
     ],
 )
 def test_session_that_breaks_a_rule_is_a_422_naming_the_field(service: Service, change, field):
-    body = {"date": "2026-03-04", "duration_minutes": 90, "facilitators": ["Jane Doe"], "level": "central", **change}
+    body = {
+        "date": "2026-03-04",
+        "duration_minutes": 90,
+        "facilitators": ["Jane Doe"],
+        "level": "central",
+        **change,
+    }
     response = service.admin.post("/api/v1/sessions", json=body)
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
@@ -135,7 +141,12 @@ def test_tokens_and_roles(service: Service):
 
 def test_facilitator_registers_only_the_levels_staff_granted(service: Service):
     hub_only = service.facilitator("Hana Hub", levels=("hub",))
-    body = {"date": RECENT.isoformat(), "duration_minutes": 90, "facilitators": ["Hana Hub"], "level": "central"}
+    body = {
+        "date": RECENT.isoformat(),
+        "duration_minutes": 90,
+        "facilitators": ["Hana Hub"],
+        "level": "central",
+    }
     refused = hub_only.post("/api/v1/sessions", json=body)
     assert refused.status_code == 403
     assert refused.headers["content-type"] == "application/problem+json"
@@ -150,14 +161,17 @@ def test_facilitator_sees_and_changes_only_their_own_sessions(service: Service):
     theirs = service.session(caller=sam, facilitators=["Sam Lee"])
 
     assert [s["id"] for s in jane.get("/api/v1/sessions").json()["sessions"]] == [mine["id"]]
-    assert [s["id"] for s in jane.get("/api/v1/sessions", params={"date": RECENT.isoformat()}).json()["sessions"]] == [
-        mine["id"]
-    ]
+    assert [
+        s["id"] for s in jane.get("/api/v1/sessions", params={"date": RECENT.isoformat()}).json()["sessions"]
+    ] == [mine["id"]]
     assert jane.get(f"/api/v1/sessions/{theirs['id']}").status_code == 404
     rows = {"attendees": [attendee("A", "a@example.org")]}
     assert jane.put(f"/api/v1/sessions/{theirs['id']}/attendees", json=rows).status_code == 404
     assert jane.put(f"/api/v1/sessions/{mine['id']}/attendees", json=rows).status_code == 200
-    assert len(service.intake.get("/api/v1/sessions", params={"date": RECENT.isoformat()}).json()["sessions"]) == 2
+    assert (
+        len(service.intake.get("/api/v1/sessions", params={"date": RECENT.isoformat()}).json()["sessions"])
+        == 2
+    )
 
 
 def test_revoked_token_stops_working(service: Service):
