@@ -1,41 +1,15 @@
 """Fixtures that start real things: a SQLite file in a temporary directory, the app over ASGI,
-and (for concurrency) the real server on a free port."""
+and the real server on a free port."""
 
-import asyncio
-import datetime as dt
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 from litestar.testing import TestClient
 
 from service.app import create_app
-from service.ledger.database import Ledger
-from service.ledger.tokens import create_token
 from service.settings import Settings, load_settings
-
-ROOT = Path(__file__).resolve().parent.parent
-ADMIN_TOKEN = "test-admin-token-0123456789"
-TODAY = dt.datetime.now(dt.UTC).date()
-RECENT = TODAY - dt.timedelta(days=5)
-
-
-def base_env(tmp_path: Path) -> dict[str, str]:
-    return {
-        "CERTLEDGER_DB": str(tmp_path / "ledger.sqlite3"),
-        "CERTLEDGER_BASE_URL": "https://certs.example.org",
-        "CERTLEDGER_SECRET_KEYS": "first-signing-key-for-tests",
-        "CERTLEDGER_LEDGER_KEY": "ledger-key-for-tests",
-        "CERTLEDGER_ADMIN_TOKEN": ADMIN_TOKEN,
-        "CERTLEDGER_PUBLIC_RATE_LIMIT": "0",
-    }
+from tests.support import LiveServer, Service, base_env
 
 
 @pytest.fixture
@@ -48,132 +22,10 @@ def settings(env: dict[str, str]) -> Settings:
     return load_settings(env)
 
 
-def make_token(settings: Settings, role: str, name: str = "someone", levels: tuple[str, ...] = ()) -> str:
-    async def create() -> str:
-        ledger = Ledger(settings.db_path, settings.ledger_key)
-        await ledger.open()
-        try:
-            async with ledger.write("test") as tx:
-                _, token = await create_token(tx, role=role, name=name, email=None, levels=levels)
-            return token
-        finally:
-            await ledger.close()
-
-    return asyncio.run(create())
-
-
-class Caller:
-    """An HTTP client speaking as one token."""
-
-    def __init__(self, client: Any, token: str | None) -> None:
-        self.client = client
-        self.token = token
-
-    def _headers(self, headers: dict[str, str] | None) -> dict[str, str]:
-        auth = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        return {**auth, **(headers or {})}
-
-    def get(self, url: str, headers: dict[str, str] | None = None, **kw: Any) -> httpx.Response:
-        return self.client.get(url, headers=self._headers(headers), **kw)
-
-    def post(self, url: str, headers: dict[str, str] | None = None, **kw: Any) -> httpx.Response:
-        return self.client.post(url, headers=self._headers(headers), **kw)
-
-    def put(self, url: str, headers: dict[str, str] | None = None, **kw: Any) -> httpx.Response:
-        return self.client.put(url, headers=self._headers(headers), **kw)
-
-
-class Service:
-    """The app with a caller per role, and shortcuts for the common set-up steps."""
-
-    def __init__(self, client: TestClient, settings: Settings) -> None:
-        self.client = client
-        self.settings = settings
-        self.admin = Caller(client, ADMIN_TOKEN)
-        self.intake = Caller(client, make_token(settings, "intake", "intake"))
-        self.anonymous = Caller(client, None)
-
-    def facilitator(self, name: str = "Jane Doe", levels: tuple[str, ...] = ("central", "hub")) -> Caller:
-        return Caller(self.client, make_token(self.settings, "facilitator", name, levels))
-
-    def session(self, caller: Caller | None = None, **fields: Any) -> dict[str, Any]:
-        body = {
-            "date": RECENT.isoformat(),
-            "start_time": "18:00",
-            "timezone": "America/New_York",
-            "duration_minutes": 90,
-            "facilitators": ["Jane Doe"],
-            "level": "central",
-            **fields,
-        }
-        response = (caller or self.admin).post("/api/v1/sessions", json=body)
-        assert response.status_code == 201, response.text
-        return response.json()
-
-    def attendees(self, session_id: str, rows: list[dict[str, Any]], caller: Caller | None = None) -> dict:
-        response = (caller or self.admin).put(
-            f"/api/v1/sessions/{session_id}/attendees", json={"attendees": rows}
-        )
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def ask(self, **fields: Any) -> dict[str, Any]:
-        body = {"facilitator": "Jane Doe", "date": RECENT.isoformat(), **fields}
-        response = self.intake.post("/api/v1/certificate-requests", json=body)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def verify(self, verify_url: str, accept: str = "application/json") -> httpx.Response:
-        path = verify_url.removeprefix(self.settings.base_url)
-        return self.client.get(path, headers={"Accept": accept})
-
-
-def attendee(name: str, email: str, core: bool = True, full: bool = True, **extra: Any) -> dict[str, Any]:
-    return {"name": name, "email": email, "core_trained": core, "full_participation": full, **extra}
-
-
 @pytest.fixture
 def service(settings: Settings) -> Iterator[Service]:
     with TestClient(create_app(settings, render_processes=0)) as client:
         yield Service(client, settings)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class LiveServer:
-    def __init__(self, env: dict[str, str]) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "service", "serve", "--port", str(self.port)],
-            env={**os.environ, **env},
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"server exited: {self.process.stderr.read().decode() if self.process.stderr else ''}"
-                )
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError("server did not start within 30 s")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
 
 
 @pytest.fixture

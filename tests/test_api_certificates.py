@@ -3,7 +3,7 @@
 import hashlib
 import sqlite3
 
-from tests.conftest import Service, attendee
+from tests.support import Service, attendee
 
 
 def test_pdf_is_served_from_the_stored_bytes(service: Service):

@@ -5,7 +5,7 @@ import datetime as dt
 from litestar.testing import TestClient
 
 from service.app import create_app
-from tests.conftest import RECENT, TODAY, Service, attendee
+from tests.support import RECENT, TODAY, Service, attendee
 
 MINH = attendee("Nguyễn Thị Minh", "Minh@Example.org")
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import RECENT, Service, attendee
+from tests.support import RECENT, Service, attendee
 
 
 def test_session_is_created_and_echoed(service: Service):

@@ -8,7 +8,7 @@ from litestar.testing import TestClient
 
 from service.app import create_app
 from service.settings import load_settings
-from tests.conftest import RECENT, Caller, Service, attendee
+from tests.support import RECENT, Caller, Service, attendee
 
 
 def certledger(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from pdf_tools import Word, decode_qr, pdf_fonts, pdf_info, pdf_text, pdf_words
 
 from service.certificates.content import CertificateContent
 from service.certificates.pdf import render_certificate
 from service.certificates.qr import dark_runs, qr_modules
+from tests.pdf_tools import Word, decode_qr, pdf_fonts, pdf_info, pdf_text, pdf_words
 
 SAMPLE = CertificateContent(
     serial="CL-2026-000123",

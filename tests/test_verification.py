@@ -4,7 +4,7 @@ from litestar.testing import TestClient
 
 from service.app import create_app
 from service.settings import load_settings
-from tests.conftest import Service, attendee
+from tests.support import Service, attendee
 
 
 def issue(service: Service, email: str = "minh@example.org", name: str = "Nguyễn Thị Minh") -> dict:

@@ -25,3 +25,20 @@ def event_hash(
 ) -> str:
     message = "\x1f".join((prev_hash, str(seq), at, actor, kind, subject, payload))
     return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+def first_broken_link(key: bytes, events: list[tuple[int, str, str, str, str, str, str, str]]) -> int | None:
+    """The seq of the first event whose hash or link does not check out, None if the chain holds.
+
+    `events` are (seq, at, actor, kind, subject, payload, prev_hash, hash) in seq order.
+    """
+    expected_prev, expected_seq = GENESIS, 1
+    for seq, at, actor, kind, subject, payload, prev_hash, digest in events:
+        if seq != expected_seq or prev_hash != expected_prev:
+            return seq
+        if not hmac.compare_digest(
+            digest, event_hash(key, prev_hash, seq, at, actor, kind, subject, payload)
+        ):
+            return seq
+        expected_prev, expected_seq = digest, seq + 1
+    return None

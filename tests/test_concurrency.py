@@ -1,0 +1,97 @@
+"""The real server under concurrent requests: one certificate per session and email, no locked database."""
+
+import asyncio
+
+import httpx
+
+from tests.support import ADMIN_TOKEN, RECENT, LiveServer, attendee
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+async def _setup(client: httpx.AsyncClient, emails: list[str]) -> str:
+    session = await client.post(
+        "/api/v1/sessions",
+        json={
+            "date": RECENT.isoformat(),
+            "duration_minutes": 90,
+            "facilitators": ["Jane Doe"],
+            "level": "central",
+        },
+    )
+    session_id = session.json()["id"]
+    listed = await client.put(
+        f"/api/v1/sessions/{session_id}/attendees",
+        json={"attendees": [attendee(f"Person {i}", email) for i, email in enumerate(emails)]},
+    )
+    assert listed.status_code == 200
+    return session_id
+
+
+def test_identical_concurrent_requests_make_one_certificate(live_server: LiveServer):
+    async def run() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=live_server.url, headers=ADMIN, timeout=60) as client:
+            await _setup(client, ["minh@example.org"])
+            body = {"email": "minh@example.org", "date": RECENT.isoformat(), "facilitator": "Jane Doe"}
+            return await asyncio.gather(
+                *[client.post("/api/v1/certificate-requests", json=body) for _ in range(25)]
+            )
+
+    responses = asyncio.run(run())
+    assert [r.status_code for r in responses] == [200] * 25
+    serials = {r.json()["certificate"]["serial"] for r in responses}
+    assert len(serials) == 1
+    lookup = httpx.get(
+        f"{live_server.url}/api/v1/certificates", params={"email": "minh@example.org"}, headers=ADMIN
+    )
+    assert len(lookup.json()["certificates"]) == 1
+    assert len(lookup.json()["requests"]) == 25
+
+
+def test_identical_message_ids_at_once_are_one_request(live_server: LiveServer):
+    async def run() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=live_server.url, headers=ADMIN, timeout=60) as client:
+            await _setup(client, ["kai@example.org"])
+            body = {"email": "kai@example.org", "date": RECENT.isoformat(), "message_id": "<dup@mail>"}
+            return await asyncio.gather(
+                *[client.post("/api/v1/certificate-requests", json=body) for _ in range(20)]
+            )
+
+    responses = asyncio.run(run())
+    assert {r.status_code for r in responses} == {200}
+    assert len({r.json()["request_id"] for r in responses}) == 1
+
+
+def test_many_different_writes_at_once_never_fail(live_server: LiveServer):
+    emails = [f"person{i}@example.org" for i in range(40)]
+
+    async def run() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=live_server.url, headers=ADMIN, timeout=120) as client:
+            session_id = await _setup(client, emails)
+            requests = [
+                client.post("/api/v1/certificate-requests", json={"email": e, "date": RECENT.isoformat()})
+                for e in emails
+            ]
+            lists = [
+                client.put(f"/api/v1/sessions/{session_id}/attendees", json={"attendees": [attendee("P", e)]})
+                for e in emails[:5]
+            ]
+            sessions = [
+                client.post(
+                    "/api/v1/sessions",
+                    json={
+                        "date": RECENT.isoformat(),
+                        "duration_minutes": 60,
+                        "facilitators": [f"F {i}"],
+                        "level": "hub",
+                    },
+                )
+                for i in range(10)
+            ]
+            return await asyncio.gather(*requests, *lists, *sessions)
+
+    responses = asyncio.run(run())
+    assert all(r.status_code < 500 for r in responses), [r.text for r in responses if r.status_code >= 500]
+    issued = [r.json() for r in responses[:40] if r.json().get("outcome") == "issued"]
+    assert len({c["certificate"]["serial"] for c in issued}) == len(issued)
+    assert live_server.process.poll() is None
