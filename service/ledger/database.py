@@ -90,14 +90,12 @@ class Ledger:
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A connection reading one consistent snapshot for the length of the block."""
+        """A read-only connection. Each statement reads a consistent snapshot on its own; no explicit
+        transaction (two thread hops per read): what must be consistent across statements is decided
+        again inside the write transaction."""
         conn = await self._readers.get()
         try:
-            await conn.execute("BEGIN")
-            try:
-                yield conn
-            finally:
-                await conn.execute("COMMIT")
+            yield conn
         finally:
             self._readers.put_nowait(conn)
 
