@@ -2,7 +2,7 @@
 
 import httpx
 
-from service.rules.messages import describe_date
+from service.rules.wording import day_month_year
 from tests.pdf_tools import decode_qr, pdf_fonts, pdf_text
 from tests.support import ADMIN_TOKEN, RECENT, LiveServer, attendee
 
@@ -40,7 +40,7 @@ def test_issued_certificates_carry_every_field_and_a_working_qr(live_server: Liv
                 "Certificate of Attendance",
                 name,
                 "IPS Co-reflection",
-                describe_date(RECENT).split(" ", 1)[1],
+                day_month_year(RECENT),
                 "90 minutes",
                 "1.5 contact hours",
                 "Jane Doe and Sam Lee",

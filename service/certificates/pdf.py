@@ -6,7 +6,6 @@ stores the same file. What could make two renders differ (timestamps, locale-dep
 names, font lookup paths, ReportLab's site settings, concurrent renders) is pinned here.
 """
 
-import datetime as dt
 import io
 import threading
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from service.certificates.content import CertificateContent
 from service.certificates.qr import draw_qr
+from service.rules.wording import day_month_year, join_names, long_date
 
 FONT_DIR = Path(__file__).parent / "fonts"
 
@@ -40,21 +40,6 @@ MUTED = HexColor("#5B6270")
 
 QR_SIZE = 88.0
 
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 _DELIVERY = {"online": "Delivered online", "in_person": "Delivered in person"}
 # Break long URLs after these so each wrapped line still reads as a meaningful piece.
 _URL_BREAK_AFTER = "/?&=-._~"
@@ -118,7 +103,7 @@ def _set_metadata(canvas: Canvas, content: CertificateContent) -> None:
     canvas.setDateFormatter(creation_date)
     canvas.setTitle(f"Certificate of Attendance {content.serial}")
     canvas.setAuthor(content.issuer)
-    canvas.setSubject(f"{content.holder_name} attended {content.title} on {_long_date(content.session_date)}")
+    canvas.setSubject(f"{content.holder_name} attended {content.title} on {long_date(content.session_date)}")
     # The upload check finds the serial here without parsing the page text.
     canvas.setKeywords(f"certledger-serial:{content.serial}")
     canvas.setCreator("certledger")
@@ -161,7 +146,7 @@ def _draw_body(canvas: Canvas, content: CertificateContent, delivery: str) -> fl
     y = _centred_lines(canvas, _when(content), SANS, 12.5, 10.5, y - 34, max_lines=2)
     y = _centred_lines(canvas, f"{_duration(content)} · {delivery}", SANS, 12.5, 10.5, y - 20, 2)
     if content.facilitators:
-        facilitated = f"Facilitated by {_join_names(content.facilitators)}"
+        facilitated = f"Facilitated by {join_names(content.facilitators)}"
         y = _centred_lines(canvas, facilitated, SANS, 12.5, 10.5, y - 20, max_lines=2)
     return y
 
@@ -207,7 +192,7 @@ def _draw_footer(canvas: Canvas, content: CertificateContent, bottom_of_body: fl
     canvas.drawRightString(right, rule_y - 14, serial)
     canvas.setFillColor(MUTED)
     canvas.setFont(SANS, 9)
-    canvas.drawRightString(right, rule_y - 28, f"Issued {_date(content.issued_on)}")
+    canvas.drawRightString(right, rule_y - 28, f"Issued {day_month_year(content.issued_on)}")
 
     draw_qr(canvas, content.verify_url, CENTER_X - QR_SIZE / 2, qr_y, QR_SIZE)
     _centred(canvas, "Scan or visit to verify", SANS, 8, qr_y - 9)
@@ -317,7 +302,7 @@ def _wrap_url(url: str, size: float, width: float) -> list[str]:
 
 
 def _when(content: CertificateContent) -> str:
-    day = _long_date(content.session_date)
+    day = long_date(content.session_date)
     if content.start_time is None:
         return day
     return f"{day} · {content.start_time} ({content.timezone})"
@@ -329,19 +314,3 @@ def _duration(content: CertificateContent) -> str:
     return (
         f"{minutes} minute{'' if minutes == 1 else 's'} · {hours:g} contact hour{'' if hours == 1 else 's'}"
     )
-
-
-def _long_date(day: dt.date) -> str:
-    # Spelled out by hand: strftime's %A/%B follow the process locale, which would make the
-    # bytes depend on the host.
-    return f"{_WEEKDAYS[day.weekday()]}, {_date(day)}"
-
-
-def _date(day: dt.date) -> str:
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
-
-
-def _join_names(names: Sequence[str]) -> str:
-    if len(names) == 1:
-        return names[0]
-    return f"{', '.join(names[:-1])} and {names[-1]}"

@@ -7,21 +7,11 @@ they can do next. Never mention anyone else's details.
 import datetime as dt
 
 from service.rules.requests import Decision, Outcome, Reason, SessionFacts
-
-
-def describe_date(date: dt.date) -> str:
-    return f"{date:%A} {date.day} {date:%B %Y}"
-
-
-def join_names(names: tuple[str, ...] | list[str]) -> str:
-    names = list(names)
-    if len(names) <= 2:
-        return " and ".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
+from service.rules.wording import join_names, long_date
 
 
 def describe_session(session: SessionFacts) -> str:
-    when = describe_date(session.date)
+    when = long_date(session.date)
     if session.start_time:
         when += f" at {session.start_time}"
     return f"the session on {when} with {join_names(session.facilitators)}"
@@ -29,7 +19,7 @@ def describe_session(session: SessionFacts) -> str:
 
 def message_for(decision: Decision, request_date: dt.date, issuer: str) -> str:
     session = decision.session
-    about = describe_session(session) if session else f"{describe_date(request_date)}"
+    about = describe_session(session) if session else f"{long_date(request_date)}"
     match decision.reason:
         case None:
             return f"Your certificate of attendance for {about} is attached."
