@@ -21,7 +21,7 @@ from litestar.template import TemplateConfig
 from service.api import certificates, health, requests, sessions, verification
 from service.api.auth import BearerTokenMiddleware
 from service.api.middleware import RateLimiter, add_security_headers, public_rate_limit
-from service.api.problems import handle_problem
+from service.api.problems import check_api_request, handle_problem
 from service.certificates.content import CertificateContent
 from service.certificates.links import LinkSigner
 from service.certificates.renderer import PdfRenderer
@@ -109,6 +109,8 @@ def create_app(
         "/api/v1",
         route_handlers=[*sessions.routes, *requests.routes, *certificates.routes],
         middleware=[BearerTokenMiddleware],
+        before_request=check_api_request,
+        security=[{"bearer": []}],
     )
     return Litestar(
         route_handlers=[
@@ -130,8 +132,16 @@ def create_app(
             description="Certificate and attendance ledger for IPS co-reflection sessions.",
             path="/schema",
             render_plugins=[JsonRenderPlugin()],
-            components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
-            security=[{"bearer": []}],
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="An API token issued by staff (`certledger` CLI); its role is admin, "
+                        "facilitator or intake.",
+                    )
+                }
+            ),
         ),
         request_max_body_size=MAX_BODY_BYTES,
         debug=False,

@@ -143,3 +143,14 @@ def test_verification_is_read_only(service: Service):
     path = certificate["verify_url"].removeprefix(service.settings.base_url)
     assert service.client.post(path).status_code == 405
     assert service.verify(certificate["verify_url"]).json()["status"] == "valid"
+
+
+def test_every_spelling_of_the_last_signature_character_but_the_genuine_one_fails(service: Service):
+    certificate = issue(service)
+    path = certificate["verify_url"].removeprefix(service.settings.base_url)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    statuses = {
+        c: service.client.get(path[:-1] + c, headers={"Accept": "application/json"}).status_code
+        for c in alphabet
+    }
+    assert [c for c, status in statuses.items() if status == 200] == [path[-1]]

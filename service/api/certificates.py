@@ -1,15 +1,23 @@
 """Certificates for staff and the intake: stored PDFs, lookup, revocation (SPEC §3)."""
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from service.api.auth import Principal, requires
-from service.api.fields import Email, LongText
-from service.api.problems import Problem
+from service.api.documentation import (
+    API_OPERATION,
+    CONTENT_DISPOSITION,
+    PDF,
+    RETRY_AFTER,
+    WWW_AUTHENTICATE,
+    documented,
+)
+from service.api.fields import EmailQuery, LongText
+from service.api.problems import Problem, problem_responses, require_json_body
 from service.api.requests import CertificateRequestOut, request_out
 from service.ledger.certificates import (
     CertificateRecord,
@@ -19,6 +27,17 @@ from service.ledger.certificates import (
     revoke_certificate,
 )
 from service.ledger.requests import list_requests, requests_for_session
+
+TAGS = ["certificates"]
+NO_CERTIFICATE = "No certificate with that serial."
+PDF_OPERATION = documented(
+    replace_content={"200": {"application/pdf": PDF}},
+    headers={
+        "200": {"Content-Disposition": CONTENT_DISPOSITION},
+        "401": {"WWW-Authenticate": WWW_AUTHENTICATE},
+        "503": {"Retry-After": RETRY_AFTER},
+    },
+)
 
 
 class RevokeIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -78,6 +97,11 @@ def certificate_out(record: CertificateRecord, needs_review: bool = False) -> Ce
     "/certificates/{serial:str}/pdf",
     guards=[requires("admin", "intake")],
     media_type="application/pdf",
+    summary="Download a certificate's PDF",
+    response_description="The PDF exactly as stored when the certificate was issued.",
+    tags=TAGS,
+    operation_class=PDF_OPERATION,
+    responses=problem_responses(400, 401, 403, 404, not_found=NO_CERTIFICATE),
 )
 async def pdf(request: Request[Principal, Any, Any], serial: FromPath[str]) -> Response[bytes]:
     """The bytes stored when the certificate was issued: the record of what was issued."""
@@ -92,13 +116,23 @@ async def pdf(request: Request[Principal, Any, Any], serial: FromPath[str]) -> R
     )
 
 
-@get("/certificates", guards=[requires("admin")])
+@get(
+    "/certificates",
+    guards=[requires("admin")],
+    summary="Find certificates by email or session",
+    tags=TAGS,
+    operation_class=API_OPERATION,
+    responses=problem_responses(
+        400, 401, 403, 422, bad_request="Neither or both of ?email= and ?session_id= were given."
+    ),
+)
 async def lookup(
     request: Request[Principal, Any, Any],
-    email: FromQuery[Email | None] = None,
-    session_id: FromQuery[str | None] = None,
+    email: EmailQuery = None,
+    session_id: Annotated[str | None, QueryParameter(description="A session's id.")] = None,
 ) -> CertificateListingOut:
-    """A person's or a session's certificates and requests, for "where is my certificate?"."""
+    """A person's (`?email=`) or a session's (`?session_id=`) certificates and requests, for "where is my
+    certificate?"; exactly one of the two. `needs_review` flags a holder a later list no longer makes eligible."""
     if (email is None) == (session_id is None):
         raise Problem(400, "Give exactly one of ?email=… or ?session_id=….")
     async with request.app.state.ledger.read() as db:
@@ -113,7 +147,16 @@ async def lookup(
     )
 
 
-@post("/certificates/{serial:str}/revoke", status_code=HTTP_200_OK, guards=[requires("admin")])
+@post(
+    "/certificates/{serial:str}/revoke",
+    status_code=HTTP_200_OK,
+    guards=[requires("admin")],
+    before_request=require_json_body,
+    summary="Revoke a certificate",
+    tags=TAGS,
+    operation_class=API_OPERATION,
+    responses=problem_responses(400, 401, 403, 404, 413, 415, 422, 503, not_found=NO_CERTIFICATE),
+)
 async def revoke(
     request: Request[Principal, Any, Any], serial: FromPath[str], data: JSONBody[RevokeIn]
 ) -> CertificateOut:

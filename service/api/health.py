@@ -8,7 +8,7 @@ class Health(msgspec.Struct):
     status: str = "ok"
 
 
-@get("/healthz", sync_to_thread=False)
+@get("/healthz", sync_to_thread=False, summary="Liveness", tags=["health"])
 def healthz() -> Health:
     return Health()
 

@@ -4,16 +4,20 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 from msgspec import Meta
 
 from service.api.auth import Principal, requires
-from service.api.fields import Date, Email, LocalTime, Text
-from service.api.problems import Problem
+from service.api.documentation import API_OPERATION
+from service.api.fields import Date, Email, EmailQuery, LocalTime, Text, date_out_of_range
+from service.api.problems import Problem, field_error, problem_responses, require_json_body
 from service.desk import MessageIdConflict
 from service.ledger.certificates import CertificateRecord, get_certificate
 from service.ledger.requests import NewRequest, RequestRecord, get_request, list_requests, mark_told
+
+TAGS = ["certificate requests"]
+NO_REQUEST = "No certificate request with that id."
 
 MessageId = Annotated[
     str,
@@ -87,10 +91,29 @@ async def request_out(request: Request[Principal, Any, Any], record: RequestReco
     "/certificate-requests",
     status_code=HTTP_200_OK,
     guards=[requires("admin", "intake")],
+    before_request=require_json_body,
+    summary="Ask for a certificate",
+    tags=TAGS,
+    operation_class=API_OPERATION,
+    responses=problem_responses(
+        400,
+        401,
+        403,
+        409,
+        413,
+        415,
+        422,
+        503,
+        conflict="The message_id already belongs to a request from another address.",
+    ),
 )
 async def create(
     request: Request[Principal, Any, Any], data: JSONBody[CertificateRequestIn]
 ) -> CertificateRequestOut:
+    """Decides the request at once: `issued` (with the certificate), `pending` or `rejected`, with a
+    `reason` and a plain `message` for the attendee. Asking again returns the same certificate."""
+    if refused := date_out_of_range(data.date):
+        raise field_error("date", refused)
     caller: Principal = request.user
     new = NewRequest(
         email=data.email.strip(),
@@ -108,12 +131,25 @@ async def create(
     return await request_out(request, record)
 
 
-@get("/certificate-requests", guards=[requires("admin", "intake")])
+@get(
+    "/certificate-requests",
+    guards=[requires("admin", "intake")],
+    summary="List certificate requests",
+    tags=TAGS,
+    operation_class=API_OPERATION,
+    responses=problem_responses(400, 401, 403, 422, 503),
+)
 async def list_all(
     request: Request[Principal, Any, Any],
-    status: FromQuery[Literal["pending", "decided", "issued", "rejected"] | None] = None,
-    notified: FromQuery[bool | None] = None,
-    email: FromQuery[Email | None] = None,
+    status: Annotated[
+        Literal["pending", "decided", "issued", "rejected"] | None,
+        QueryParameter(description="`decided` is issued or rejected; leave out for every status."),
+    ] = None,
+    notified: Annotated[
+        bool | None,
+        QueryParameter(description="false: the attendee has not been told the current outcome yet."),
+    ] = None,
+    email: EmailQuery = None,
 ) -> CertificateRequestsOut:
     """With status=decided&notified=false: requests whose outcome changed after their first answer."""
     caller: Principal = request.user
@@ -129,6 +165,10 @@ async def list_all(
     "/certificate-requests/{request_id:str}/notified",
     status_code=HTTP_200_OK,
     guards=[requires("admin", "intake")],
+    summary="Mark a request's outcome as told",
+    tags=TAGS,
+    operation_class=API_OPERATION,
+    responses=problem_responses(400, 401, 403, 404, 503, not_found=NO_REQUEST),
 )
 async def notified(request: Request[Principal, Any, Any], request_id: FromPath[str]) -> CertificateRequestOut:
     """The attendee has been told the current outcome: it leaves the notified=false listing."""
@@ -140,8 +180,16 @@ async def notified(request: Request[Principal, Any, Any], request_id: FromPath[s
     return await request_out(request, record)
 
 
-@get("/certificate-requests/{request_id:str}", guards=[requires("admin", "intake")])
+@get(
+    "/certificate-requests/{request_id:str}",
+    guards=[requires("admin", "intake")],
+    summary="Show a certificate request",
+    tags=TAGS,
+    operation_class=API_OPERATION,
+    responses=problem_responses(400, 401, 403, 404, not_found=NO_REQUEST),
+)
 async def show(request: Request[Principal, Any, Any], request_id: FromPath[str]) -> CertificateRequestOut:
+    """The request's current outcome, reason, message and certificate."""
     async with request.app.state.ledger.read() as db:
         record = await get_request(db, request_id)
     if record is None:

@@ -6,13 +6,14 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, get, post, put
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 from msgspec import Meta
 
 from service.api.auth import Principal, requires
-from service.api.fields import Date, Email, LocalTime, Text
-from service.api.problems import Problem, field_error
+from service.api.documentation import API_OPERATION
+from service.api.fields import TEXT_ITEMS_SCHEMA, Date, Email, LocalTime, Text, date_out_of_range
+from service.api.problems import Problem, field_error, problem_responses, require_json_body
 from service.ledger.sessions import (
     ListRow,
     NewSession,
@@ -27,12 +28,18 @@ from service.ledger.sessions import (
 from service.rules.attendee_lists import duplicate_email_rows
 
 DEFAULT_TITLE = "IPS Co-reflection"
+TAGS = ["sessions"]
+# Beyond SQLite's integers a version number made the query itself fail (a 500); no list gets near it.
+MAX_VERSION = 2**31 - 1
+NO_SESSION = "No session with that id that this token can see (a facilitator sees only their own)."
 
 
 class SessionIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     date: Date
     duration_minutes: Annotated[int, Meta(ge=30, le=240)]
-    facilitators: Annotated[list[Text], Meta(min_length=1, max_length=20)]
+    facilitators: Annotated[
+        list[Text], Meta(min_length=1, max_length=20, extra_json_schema=TEXT_ITEMS_SCHEMA)
+    ]
     level: Literal["central", "hub"]
     start_time: LocalTime | None = None
     timezone: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
@@ -130,8 +137,19 @@ async def load_session(request: Request[Principal, Any, Any], session_id: str) -
     return record
 
 
-@post("/sessions", status_code=HTTP_201_CREATED, guards=[requires("admin", "facilitator")])
+@post(
+    "/sessions",
+    status_code=HTTP_201_CREATED,
+    guards=[requires("admin", "facilitator")],
+    before_request=require_json_body,
+    summary="Register a session",
+    tags=TAGS,
+    operation_class=API_OPERATION,
+    responses=problem_responses(400, 401, 403, 413, 415, 422, 503),
+)
 async def create(request: Request[Principal, Any, Any], data: JSONBody[SessionIn]) -> SessionOut:
+    """Admin, or a facilitator for the levels staff granted their token (`central` only when granted).
+    The answer echoes the session with its `id`."""
     caller: Principal = request.user
     if data.level not in caller.levels:
         raise Problem(
@@ -139,6 +157,8 @@ async def create(request: Request[Principal, Any, Any], data: JSONBody[SessionIn
             f"This token may not register {data.level}-level sessions; staff grant the levels "
             f"a facilitator may register (this one: {', '.join(caller.levels) or 'none'}).",
         )
+    if refused := date_out_of_range(data.date):
+        raise field_error("date", refused)
     settings = request.app.state.settings
     timezone = data.timezone if data.timezone is not None else settings.timezone
     if not _valid_timezone(timezone):
@@ -161,10 +181,21 @@ async def create(request: Request[Principal, Any, Any], data: JSONBody[SessionIn
     return session_out(record, None)
 
 
-@get("/sessions", guards=[requires("admin", "facilitator", "intake")])
+@get(
+    "/sessions",
+    guards=[requires("admin", "facilitator", "intake")],
+    summary="List sessions",
+    tags=TAGS,
+    operation_class=API_OPERATION,
+    responses=problem_responses(400, 401, 422),
+)
 async def list_sessions(
-    request: Request[Principal, Any, Any], date: FromQuery[dt.date | None] = None
+    request: Request[Principal, Any, Any],
+    date: Annotated[
+        dt.date | None, QueryParameter(description="Only sessions on this date, YYYY-MM-DD.")
+    ] = None,
 ) -> SessionsOut:
+    """Sessions on `?date=YYYY-MM-DD` (or all): admin and intake see every session, a facilitator their own."""
     caller: Principal = request.user
     async with request.app.state.ledger.read() as db:
         records = await sessions_on(db, date, caller.token_id, only_owner=caller.role == "facilitator")
@@ -172,20 +203,38 @@ async def list_sessions(
     return SessionsOut(sessions=[session_out(r, v) for r, v in zip(records, versions, strict=True)])
 
 
-@get("/sessions/{session_id:str}", guards=[requires("admin", "facilitator", "intake")])
+@get(
+    "/sessions/{session_id:str}",
+    guards=[requires("admin", "facilitator", "intake")],
+    summary="Show a session",
+    tags=TAGS,
+    operation_class=API_OPERATION,
+    responses=problem_responses(400, 401, 404, not_found=NO_SESSION),
+)
 async def show(request: Request[Principal, Any, Any], session_id: FromPath[str]) -> SessionOut:
+    """The session with its latest attendee-list version (`list_version`, null before the first list)."""
     record = await load_session(request, session_id)
     async with request.app.state.ledger.read() as db:
         version = await latest_version(db, record.id)
     return session_out(record, version)
 
 
-@put("/sessions/{session_id:str}/attendees", guards=[requires("admin", "facilitator")])
+@put(
+    "/sessions/{session_id:str}/attendees",
+    guards=[requires("admin", "facilitator")],
+    before_request=require_json_body,
+    summary="Submit the attendee list",
+    tags=TAGS,
+    operation_class=API_OPERATION,
+    responses=problem_responses(400, 401, 403, 404, 413, 415, 422, 503, not_found=NO_SESSION),
+)
 async def submit_attendees(
     request: Request[Principal, Any, Any],
     session_id: FromPath[str],
     data: JSONBody[AttendeeListIn],
 ) -> AttendeeListOut:
+    """Replaces the session's list with a new version (every version is kept). A malformed email, a
+    missing flag or the same email twice is a 422 naming the row."""
     record = await load_session(request, session_id)
     duplicates = duplicate_email_rows([a.email for a in data.attendees])
     if duplicates:
@@ -220,11 +269,25 @@ async def submit_attendees(
     )
 
 
-@get("/sessions/{session_id:str}/attendees", guards=[requires("admin", "facilitator")])
+@get(
+    "/sessions/{session_id:str}/attendees",
+    guards=[requires("admin", "facilitator")],
+    summary="Show an attendee list version",
+    tags=TAGS,
+    operation_class=API_OPERATION,
+    responses=problem_responses(
+        400, 401, 403, 404, 422, not_found="No such session for this token, or no such list version."
+    ),
+)
 async def show_attendees(
     request: Request[Principal, Any, Any],
     session_id: FromPath[str],
-    version: FromQuery[Annotated[int, Meta(ge=1)] | None] = None,
+    version: Annotated[
+        Annotated[int, Meta(ge=1, le=MAX_VERSION)] | None,
+        QueryParameter(
+            ge=1, le=MAX_VERSION, description="An earlier list version (1, 2, …); the latest when left out."
+        ),
+    ] = None,
 ) -> ListVersionOut:
     """The latest list version, or an earlier one with ?version=N."""
     record = await load_session(request, session_id)

@@ -12,8 +12,10 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath
 from litestar.response import Template
 
+from service.api.documentation import HTML, RETRY_AFTER, documented
+from service.api.problems import problem_responses
 from service.ledger.certificates import CertificateRecord, get_certificate
-from service.rules.messages import describe_date, join_names
+from service.rules.wording import join_names, long_date
 
 
 class VerifiedSession(msgspec.Struct, kw_only=True):
@@ -108,10 +110,10 @@ def _page(verification: Verification, record: CertificateRecord) -> Template:
             "holder_name": verification.holder_name,
             "issuer": verification.issuer,
             "session": verification.session,
-            "session_date": describe_date(content.session_date),
+            "session_date": long_date(content.session_date),
             "contact_hours": f"{content.contact_hours:g}",
             "facilitators": join_names(content.facilitators),
-            "issued_on": describe_date(content.issued_on),
+            "issued_on": long_date(content.issued_on),
             "revoked_on": record.revoked_at[:10] if record.revoked_at else None,
             "revocation_reason": verification.revocation_reason,
             "superseded_by": verification.superseded_by,
@@ -123,8 +125,29 @@ def _page(verification: Verification, record: CertificateRecord) -> Template:
 @get(
     "/v/{token:str}",
     summary="Verify a certificate",
-    description="HTML for people; JSON with Accept: application/json. Unknown or altered links: 404.",
-    responses={404: ResponseSpec(data_container=Invalid, description="The link names no certificate.")},
+    description=(
+        "The path of the verification URL printed on a certificate (public, no token). An HTML page by "
+        "default; JSON with `Accept: application/json`. A link that is altered, truncated, signed with "
+        'an unknown key or names no certificate answers 404 `{"status": "invalid"}` (or the page '
+        "saying it could not be verified). Never the holder's email."
+    ),
+    tags=["verification"],
+    operation_class=documented(
+        drop=("400",),
+        content={"200": {"text/html": HTML}, "404": {"text/html": HTML}},
+        headers={"429": {"Retry-After": RETRY_AFTER}},
+    ),
+    responses={
+        200: ResponseSpec(
+            data_container=Verification,
+            description="The certificate: `valid`, `revoked` or `superseded` (then with `superseded_by`).",
+            generate_examples=False,
+        ),
+        404: ResponseSpec(
+            data_container=Invalid, description="The link names no certificate.", generate_examples=False
+        ),
+        **problem_responses(429),
+    },
 )
 async def verify(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
     serial = request.app.state.signer.serial_from(token)
