@@ -26,6 +26,7 @@ from service.certificates.content import CertificateContent
 from service.certificates.links import LinkSigner
 from service.certificates.renderer import PdfRenderer
 from service.desk import CertificateDesk, utc_clock
+from service.ledger.certificates import CertificateLookup
 from service.ledger.database import Ledger
 from service.settings import Settings, load_settings
 
@@ -87,8 +88,9 @@ def create_app(
     desk = CertificateDesk(ledger, signer, renderer, settings.issuer_name, clock)
 
     @contextlib.asynccontextmanager
-    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await ledger.open()
+        app.state.certificate_lookup = CertificateLookup(ledger.lookup)
         try:
             await renderer.start(warm_up=_warm_up_content(settings))
             expiry = asyncio.create_task(_expire_periodically(desk))

@@ -1,10 +1,12 @@
 """Public verification at /v/{token}: HTML for people, JSON for programs, the same 404 for every forgery."""
 
+import os
+
 from litestar.testing import TestClient
 
 from service.app import create_app
 from service.settings import load_settings
-from tests.support import Service, attendee
+from tests.support import ADMIN_TOKEN, RECENT, Service, attendee
 
 
 def issue(service: Service, email: str = "minh@example.org", name: str = "Nguyễn Thị Minh") -> dict:
@@ -154,3 +156,35 @@ def test_every_spelling_of_the_last_signature_character_but_the_genuine_one_fail
         for c in alphabet
     }
     assert [c for c, status in statuses.items() if status == 200] == [path[-1]]
+
+
+def test_a_revocation_from_another_process_is_seen_at_once(live_server, env):
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    with httpx.Client(base_url=live_server.url, headers=admin, timeout=30) as client:
+        session = client.post(
+            "/api/v1/sessions",
+            json={
+                "date": RECENT.isoformat(),
+                "duration_minutes": 90,
+                "facilitators": ["Jane"],
+                "level": "central",
+            },
+        ).json()
+        client.put(
+            f"/api/v1/sessions/{session['id']}/attendees", json={"attendees": [attendee("Minh", "m@x.org")]}
+        )
+        certificate = client.post(
+            "/api/v1/certificate-requests", json={"email": "m@x.org", "date": RECENT.isoformat()}
+        ).json()["certificate"]
+        path = certificate["verify_url"].removeprefix(env["CERTLEDGER_BASE_URL"])
+        for _ in range(3):
+            assert client.get(path, headers={"Accept": "application/json"}).json()["status"] == "valid"
+        revoked = subprocess.run(
+            [sys.executable, "-m", "service", "revoke", certificate["serial"], "--reason", "Staff decision"],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+        )
+        assert revoked.returncode == 0, revoked.stderr
+        after = client.get(path, headers={"Accept": "application/json"}).json()
+        assert (after["status"], after["revocation_reason"]) == ("revoked", "Staff decision")

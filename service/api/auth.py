@@ -58,8 +58,7 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
             hashlib.sha256(admin_token.encode()).digest(),
         ):
             return AuthenticationResult(user=BOOTSTRAP_ADMIN, auth=None)
-        async with state.ledger.read() as db:
-            record = await find_active_token(db, token)
+        record = find_active_token(state.ledger.lookup, token)
         if record is None:
             raise NotAuthorizedException(
                 "The API token is not valid (unknown or revoked).",

@@ -15,10 +15,25 @@ _SALT = "certledger.verify-link"
 _SERIAL_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U to misread
 
 
+class _Signer(Signer):
+    """Derives each key once: itsdangerous hashes salt and key again on every call (a few percent of
+    a verification request)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._derived: dict[bytes | str | None, bytes] = {}
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        derived = self._derived.get(secret_key)
+        if derived is None:
+            derived = self._derived[secret_key] = super().derive_key(secret_key)
+        return derived
+
+
 class LinkSigner:
     def __init__(self, secret_keys: tuple[str, ...], base_url: str) -> None:
         # itsdangerous takes the keys oldest first and signs with the last one.
-        self._signer = Signer(list(secret_keys), salt=_SALT, digest_method=hashlib.sha256)
+        self._signer = _Signer(list(secret_keys), salt=_SALT, digest_method=hashlib.sha256)
         self._base_url = base_url.rstrip("/")
 
     def token_for(self, serial: str) -> str:

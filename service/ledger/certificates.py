@@ -1,6 +1,7 @@
 """Issued certificates, their stored PDF bytes, revocations and supersession."""
 
 import hashlib
+import sqlite3
 
 import aiosqlite
 import msgspec
@@ -18,6 +19,7 @@ class CertificateRecord(msgspec.Struct, frozen=True, kw_only=True):
     list_version: int
     supersedes: str | None
     superseded_by: str | None
+    superseded_by_url: str | None
     issued_at: str
     verify_url: str
     content: CertificateContent
@@ -37,7 +39,8 @@ class NewCertificate(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _SELECT = """
-SELECT c.*, r.revoked_at, r.reason AS revocation_reason, n.serial AS superseded_by
+SELECT c.*, r.revoked_at, r.reason AS revocation_reason,
+       n.serial AS superseded_by, n.verify_url AS superseded_by_url
 FROM certificates c
 LEFT JOIN revocations r ON r.serial = c.serial
 LEFT JOIN certificates n ON n.supersedes = c.serial
@@ -55,6 +58,7 @@ def _record(row: aiosqlite.Row) -> CertificateRecord:
         list_version=row["list_version"],
         supersedes=row["supersedes"],
         superseded_by=row["superseded_by"],
+        superseded_by_url=row["superseded_by_url"],
         issued_at=row["issued_at"],
         verify_url=row["verify_url"],
         content=_content_decoder.decode(row["content"]),
@@ -107,6 +111,34 @@ async def get_certificate(db: aiosqlite.Connection, serial: str) -> CertificateR
     return _record(rows[0]) if rows else None
 
 
+class CertificateLookup:
+    """get_certificate on the event loop's own connection (Ledger.lookup): public verification's hot path.
+
+    Answers are remembered until the database changes: SQLite's data_version moves whenever any other
+    connection, in this process or another worker, commits, so a revocation is seen at the next lookup.
+    """
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+        self._version: int | None = None
+        self._known: dict[str, CertificateRecord | None] = {}
+
+    def __call__(self, serial: str) -> CertificateRecord | None:
+        version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._version:
+            self._known.clear()
+            self._version = version
+        if serial in self._known:
+            return self._known[serial]
+        row = self._db.execute(_SELECT + " WHERE c.serial = ?", (serial,)).fetchone()
+        record = _record(row) if row else None
+        if len(self._known) < self.MAX_ENTRIES:
+            self._known[serial] = record
+        return record
+
+
 async def get_pdf(db: aiosqlite.Connection, serial: str) -> bytes | None:
     rows = await db.execute_fetchall("SELECT pdf FROM certificate_pdfs WHERE serial = ?", (serial,))
     return bytes(rows[0]["pdf"]) if rows else None
@@ -125,7 +157,8 @@ WITH chosen AS (
     FROM certificates c
     WHERE {where}
 )
-SELECT chosen.*, r.revoked_at, r.reason AS revocation_reason, n.serial AS superseded_by,
+SELECT chosen.*, r.revoked_at, r.reason AS revocation_reason,
+       n.serial AS superseded_by, n.verify_url AS superseded_by_url,
        a.core_trained AS now_core_trained, a.full_participation AS now_full_participation
 FROM chosen
 LEFT JOIN revocations r ON r.serial = chosen.serial

@@ -21,6 +21,7 @@ from service.ledger.chain import GENESIS, canonical_json, event_hash
 
 BUSY_TIMEOUT_MS = 10_000
 READERS = 2
+LOOKUP_BUSY_TIMEOUT_MS = 200
 
 
 def utc_now() -> str:
@@ -71,6 +72,7 @@ class Ledger:
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
         self._write_lock = asyncio.Lock()
+        self._lookup: sqlite3.Connection | None = None
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,8 +83,26 @@ class Ledger:
             reader = await _connect(self.path, read_only=True)
             self._all_readers.append(reader)
             self._readers.put_nowait(reader)
+        self._lookup = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._lookup.row_factory = sqlite3.Row
+        self._lookup.execute(f"PRAGMA busy_timeout = {LOOKUP_BUSY_TIMEOUT_MS}")
+        self._lookup.execute("PRAGMA query_only = ON")
+
+    @property
+    def lookup(self) -> sqlite3.Connection:
+        """A read-only connection used on the event loop itself, for single-row reads by a unique key.
+
+        Such a read takes tens of microseconds, less than handing it to a reader thread and back
+        (aiosqlite: two thread hops); in WAL mode readers never wait for the writer. Everything else
+        reads through read().
+        """
+        assert self._lookup is not None, "ledger is not open"
+        return self._lookup
 
     async def close(self) -> None:
+        if self._lookup is not None:
+            self._lookup.close()
+            self._lookup = None
         for conn in [*self._all_readers, *([self._writer] if self._writer else [])]:
             await conn.close()
         self._all_readers.clear()

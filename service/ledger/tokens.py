@@ -3,6 +3,7 @@
 import hashlib
 import json
 import secrets
+import sqlite3
 
 import aiosqlite
 import msgspec
@@ -58,11 +59,12 @@ async def create_token(
     return record, token
 
 
-async def find_active_token(conn: aiosqlite.Connection, token: str) -> TokenRecord | None:
-    rows = await conn.execute_fetchall(
+def find_active_token(db: sqlite3.Connection, token: str) -> TokenRecord | None:
+    """Runs on the event loop's own connection (Ledger.lookup): a unique-index lookup on every API call."""
+    row = db.execute(
         "SELECT * FROM tokens WHERE token_hash = ? AND revoked_at IS NULL", (hash_token(token),)
-    )
-    return _record(rows[0]) if rows else None
+    ).fetchone()
+    return _record(row) if row else None
 
 
 async def list_tokens(conn: aiosqlite.Connection) -> list[TokenRecord]:
