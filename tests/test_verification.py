@@ -1,7 +1,10 @@
 """Public verification at /v/{token}: HTML for people, JSON for programs, the same 404 for every forgery."""
 
 import os
+import subprocess
+import sys
 
+import httpx
 from litestar.testing import TestClient
 
 from service.app import create_app
