@@ -32,7 +32,7 @@ from service.settings import Settings, load_settings
 
 API_VERSION = "1.0.0"
 MAX_BODY_BYTES = 2 * 1024 * 1024
-EXPIRY_INTERVAL_SECONDS = 3600
+SWEEP_INTERVAL_SECONDS = 3600
 log = logging.getLogger("certledger")
 
 
@@ -65,13 +65,13 @@ def _handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Respon
     return handle_problem(request, exc)
 
 
-async def _expire_periodically(desk: CertificateDesk) -> None:
+async def _sweep_periodically(desk: CertificateDesk) -> None:
     while True:
         try:
-            await desk.expire_stale("system:expiry")
+            await desk.keep_current("system:sweep")
         except Exception:
-            log.exception("expiring stale pending requests failed; will retry")
-        await asyncio.sleep(EXPIRY_INTERVAL_SECONDS)
+            log.exception("the sweep of pending requests failed; it runs again later")
+        await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
 
 
 def create_app(
@@ -93,11 +93,11 @@ def create_app(
         app.state.certificate_lookup = CertificateLookup(ledger.lookup)
         try:
             await renderer.start(warm_up=_warm_up_content(settings))
-            expiry = asyncio.create_task(_expire_periodically(desk))
+            sweep = asyncio.create_task(_sweep_periodically(desk))
             try:
                 yield
             finally:
-                expiry.cancel()
+                sweep.cancel()
                 await renderer.close()
         finally:
             await ledger.close()

@@ -10,6 +10,7 @@ import asyncio
 import collections
 import contextlib
 import datetime as dt
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
@@ -28,6 +29,7 @@ from service.ledger.requests import (
     RequestRecord,
     find_by_message_id,
     insert_request,
+    list_requests,
     mark_told,
     open_requests_near,
     redecide_request,
@@ -45,6 +47,7 @@ from service.rules.requests import (
 )
 
 _ATTEMPTS = 5
+log = logging.getLogger("certledger")
 T = TypeVar("T")
 
 
@@ -149,13 +152,33 @@ class CertificateDesk:
         return told
 
     async def redecide_near(self, date: dt.date, actor: str) -> int:
-        """A session or list on `date` arrived: decide again what it may change. Returns how many changed."""
+        """A session or list on `date` arrived: decide again what it may change. Returns how many changed.
+
+        It never fails its caller: the session or list is already stored, and whatever could not be
+        decided now is decided by the next sweep (keep_current)."""
         since = (self._clock() - dt.timedelta(days=PENDING_WINDOW_DAYS)).isoformat()
+        try:
+            async with self._ledger.read() as db:
+                candidates = await open_requests_near(db, date, since)
+        except Exception:
+            log.exception("could not read the requests to decide again for %s", date)
+            return 0
+        return await self._redecide_all(candidates, actor)
+
+    async def keep_current(self, actor: str) -> int:
+        """The periodic sweep: refuse what waited too long, decide again whatever is still pending."""
+        changed = await self.expire_stale(actor)
         async with self._ledger.read() as db:
-            candidates = await open_requests_near(db, date, since)
+            waiting = await list_requests(db, status="pending", notified=None, limit=100_000)
+        return changed + await self._redecide_all(waiting, actor)
+
+    async def _redecide_all(self, requests: list[RequestRecord], actor: str) -> int:
         changed = 0
-        for request in candidates:
-            changed += await self._redecide(request, actor)
+        for request in requests:
+            try:
+                changed += await self._redecide(request, actor)
+            except Exception:
+                log.exception("could not decide request %s again; the next sweep retries", request.id)
         return changed
 
     async def expire_stale(self, actor: str) -> int:

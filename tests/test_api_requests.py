@@ -1,10 +1,14 @@
 """Certificate requests through the API: every outcome, re-decisions, the notified listing, dedup."""
 
+import asyncio
 import datetime as dt
+import time
 
 from litestar.testing import TestClient
 
 from service.app import create_app
+from service.ledger.database import Ledger
+from service.ledger.sessions import ListRow, submit_list
 from tests.support import RECENT, TODAY, Service, attendee
 
 MINH = attendee("Nguyễn Thị Minh", "Minh@Example.org")
@@ -205,3 +209,28 @@ def untold(service: Service) -> list[dict]:
     )
     assert response.status_code == 200, response.text
     return response.json()["requests"]
+
+
+def test_the_sweep_decides_what_a_lost_re_decision_left_pending(settings):
+    """A list stored without its re-decisions (a crash right after the commit) is caught up at start."""
+    with TestClient(create_app(settings, render_processes=0)) as client:
+        service = Service(client, settings)
+        session = service.session()
+        waiting = service.ask(email="minh@example.org")
+        assert waiting["reason"] == "list_not_submitted"
+
+    async def store_list_only() -> None:
+        ledger = Ledger(settings.db_path, settings.ledger_key)
+        await ledger.open()
+        async with ledger.write("test") as tx:
+            row = ListRow(name="Minh", email="minh@example.org", core_trained=True, full_participation=True)
+            await submit_list(tx, session["id"], [row])
+        await ledger.close()
+
+    asyncio.run(store_list_only())
+    with TestClient(create_app(settings, render_processes=0)) as client:
+        service = Service(client, settings)
+        deadline = time.monotonic() + 10
+        while not (changed := untold(service)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [(r["request_id"], r["outcome"]) for r in changed] == [(waiting["request_id"], "issued")]

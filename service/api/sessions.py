@@ -20,7 +20,6 @@ from service.ledger.sessions import (
     SessionRecord,
     create_session,
     get_session,
-    latest_version,
     list_version,
     sessions_on,
     submit_list,
@@ -102,7 +101,7 @@ class ListVersionOut(msgspec.Struct, kw_only=True):
     attendees: list[AttendeeOut]
 
 
-def session_out(record: SessionRecord, version: int | None) -> SessionOut:
+def session_out(record: SessionRecord) -> SessionOut:
     return SessionOut(
         id=record.id,
         date=record.date,
@@ -115,7 +114,7 @@ def session_out(record: SessionRecord, version: int | None) -> SessionOut:
         title=record.title,
         delivery=record.delivery,
         created_at=record.created_at,
-        list_version=version,
+        list_version=record.list_version,
     )
 
 
@@ -178,7 +177,7 @@ async def create(request: Request[Principal, Any, Any], data: JSONBody[SessionIn
     async with request.app.state.ledger.write(caller.actor) as tx:
         record = await create_session(tx, new, caller.token_id)
     await request.app.state.desk.redecide_near(record.date, caller.actor)
-    return session_out(record, None)
+    return session_out(record)
 
 
 @get(
@@ -199,8 +198,7 @@ async def list_sessions(
     caller: Principal = request.user
     async with request.app.state.ledger.read() as db:
         records = await sessions_on(db, date, caller.token_id, only_owner=caller.role == "facilitator")
-        versions = [await latest_version(db, r.id) for r in records]
-    return SessionsOut(sessions=[session_out(r, v) for r, v in zip(records, versions, strict=True)])
+    return SessionsOut(sessions=[session_out(r) for r in records])
 
 
 @get(
@@ -213,10 +211,7 @@ async def list_sessions(
 )
 async def show(request: Request[Principal, Any, Any], session_id: FromPath[str]) -> SessionOut:
     """The session with its latest attendee-list version (`list_version`, null before the first list)."""
-    record = await load_session(request, session_id)
-    async with request.app.state.ledger.read() as db:
-        version = await latest_version(db, record.id)
-    return session_out(record, version)
+    return session_out(await load_session(request, session_id))
 
 
 @put(
@@ -292,7 +287,7 @@ async def show_attendees(
     """The latest list version, or an earlier one with ?version=N."""
     record = await load_session(request, session_id)
     async with request.app.state.ledger.read() as db:
-        wanted = version if version is not None else await latest_version(db, record.id)
+        wanted = version if version is not None else record.list_version
         found = await list_version(db, record.id, wanted) if wanted is not None else None
     if found is None:
         raise Problem(404, f"Session {session_id!r} has no attendee list version {wanted or 1}.")

@@ -25,6 +25,7 @@ class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
     delivery: str
     owner_token_id: int | None
     created_at: str
+    list_version: int | None = None  # the latest attendee list's version, None before the first
 
 
 class NewSession(msgspec.Struct, frozen=True, kw_only=True):
@@ -59,6 +60,12 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(8)}"
 
 
+_SELECT_SESSIONS = """
+SELECT s.*, (SELECT MAX(v.version) FROM list_versions v WHERE v.session_id = s.id) AS list_version
+FROM sessions s
+"""
+
+
 def _session(row: aiosqlite.Row) -> SessionRecord:
     return SessionRecord(
         id=row["id"],
@@ -73,6 +80,7 @@ def _session(row: aiosqlite.Row) -> SessionRecord:
         delivery=row["delivery"],
         owner_token_id=row["owner_token_id"],
         created_at=row["created_at"],
+        list_version=row["list_version"],
     )
 
 
@@ -102,12 +110,13 @@ async def create_session(tx: Transaction, new: NewSession, owner_token_id: int |
             record.created_at,
         ),
     )
-    await tx.record("session.created", f"session:{record.id}", msgspec.to_builtins(record))
+    payload = {**msgspec.to_builtins(new), "id": record.id, "owner_token_id": owner_token_id}
+    await tx.record("session.created", f"session:{record.id}", payload)
     return record
 
 
 async def get_session(db: aiosqlite.Connection, session_id: str) -> SessionRecord | None:
-    rows = await db.execute_fetchall("SELECT * FROM sessions WHERE id = ?", (session_id,))
+    rows = await db.execute_fetchall(f"{_SELECT_SESSIONS} WHERE s.id = ?", (session_id,))
     return _session(rows[0]) if rows else None
 
 
@@ -120,14 +129,14 @@ async def sessions_on(
 ) -> list[SessionRecord]:
     clauses, params = [], []
     if date is not None:
-        clauses.append("date = ?")
+        clauses.append("s.date = ?")
         params.append(date.isoformat())
     if only_owner:
-        clauses.append("owner_token_id IS ?")
+        clauses.append("s.owner_token_id IS ?")
         params.append(owner_token_id)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     rows = await db.execute_fetchall(
-        f"SELECT * FROM sessions {where} ORDER BY date, start_time, id",  # noqa: S608 (fixed clauses)
+        f"{_SELECT_SESSIONS} {where} ORDER BY s.date, s.start_time, s.id",
         params,
     )
     return [_session(r) for r in rows]
