@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import ADMIN_TOKEN, RECENT, ROOT, attendee, base_env, free_port
+from service.settings import load_settings
+from tests.support import ROOT, Service, attendee, base_env, free_port
 
 SHIPPED = [
     "service/templates/verify.html",
@@ -58,31 +59,15 @@ def test_service_runs_from_the_installed_wheel_alone(wheel: Path, tmp_path: Path
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_for(url, server)
-        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-        with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
-            session = client.post(
-                "/api/v1/sessions",
-                json={
-                    "date": RECENT.isoformat(),
-                    "duration_minutes": 90,
-                    "facilitators": ["Jane"],
-                    "level": "central",
-                },
-            ).json()
-            client.put(
-                f"/api/v1/sessions/{session['id']}/attendees",
-                json={"attendees": [attendee("Анна", "a@x.org")]},
-            )
-            answer = client.post(
-                "/api/v1/certificate-requests", json={"email": "a@x.org", "date": RECENT.isoformat()}
-            )
-            certificate = answer.json()["certificate"]
-            assert client.get(certificate["pdf_url"]).content.startswith(b"%PDF")
-            page = client.get(
-                certificate["verify_url"].split("example.org", 1)[1], headers={"Accept": "text/html"}
-            )
+        with httpx.Client(base_url=url, timeout=30) as http:
+            service = Service(http, load_settings(base_env(tmp_path)))
+            session = service.session(facilitators=["Jane"])
+            service.attendees(session["id"], [attendee("Анна", "a@x.org")])
+            certificate = service.ask(email="a@x.org", facilitator=None)["certificate"]
+            assert service.intake.get(certificate["pdf_url"]).content.startswith(b"%PDF")
+            page = service.verify(certificate["verify_url"], accept="text/html")
             assert page.status_code == 200 and "Valid certificate" in page.text
-            assert client.get("/static/certledger.css").status_code == 200
+            assert http.get("/static/certledger.css").status_code == 200
         loaded = subprocess.run(
             [sys.executable, "-c", "import service; print(service.__file__)"],
             cwd=workdir,

@@ -12,22 +12,6 @@ from service.rules.attendee_lists import email_key
 from service.rules.requests import Entry, HeldCertificate, SessionFacts
 
 
-class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
-    id: str
-    date: dt.date
-    start_time: str | None
-    timezone: str
-    duration_minutes: int
-    facilitators: tuple[str, ...]
-    level: str
-    organization: str | None
-    title: str
-    delivery: str
-    owner_token_id: int | None
-    created_at: str
-    list_version: int | None = None  # the latest attendee list's version, None before the first
-
-
 class NewSession(msgspec.Struct, frozen=True, kw_only=True):
     date: dt.date
     start_time: str | None
@@ -38,6 +22,13 @@ class NewSession(msgspec.Struct, frozen=True, kw_only=True):
     organization: str | None
     title: str
     delivery: str
+
+
+class SessionRecord(NewSession, frozen=True, kw_only=True):
+    id: str
+    owner_token_id: int | None
+    created_at: str
+    list_version: int | None = None  # the latest attendee list's version, None before the first
 
 
 class ListRow(msgspec.Struct, frozen=True, kw_only=True):
