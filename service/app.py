@@ -26,8 +26,7 @@ from service.certificates.content import CertificateContent
 from service.certificates.links import LinkSigner
 from service.certificates.renderer import PdfRenderer
 from service.desk import CertificateDesk, utc_clock
-from service.ledger.certificates import CertificateLookup
-from service.ledger.database import Ledger
+from service.ledger.database import Ledger, UntilChanged
 from service.settings import Settings, load_settings
 
 API_VERSION = "1.0.0"
@@ -90,7 +89,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await ledger.open()
-        app.state.certificate_lookup = CertificateLookup(ledger.lookup)
+        app.state.verifications = UntilChanged(ledger.lookup)
         try:
             await renderer.start(warm_up=_warm_up_content(settings))
             sweep = asyncio.create_task(_sweep_periodically(desk))
@@ -105,7 +104,9 @@ def create_app(
     public = Router(
         "/",
         route_handlers=verification.routes,
-        middleware=[public_rate_limit(RateLimiter(settings.public_rate_limit))],
+        middleware=[public_rate_limit(RateLimiter(settings.public_rate_limit))]
+        if settings.public_rate_limit
+        else [],
     )
     api = Router(
         "/api/v1",

@@ -42,10 +42,6 @@ class RateLimiter:
         self.buckets: dict[str, tuple[float, float]] = {}
         self.last_sweep = clock()
 
-    @property
-    def enabled(self) -> bool:
-        return self.capacity > 0
-
     def take(self, client: str) -> float | None:
         """Spend one token; None when allowed, else the seconds until a token is back."""
         now = self.clock()
@@ -69,7 +65,7 @@ def public_rate_limit(limiter: RateLimiter) -> Any:
 
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            if not limiter.enabled or scope["type"] != "http":
+            if scope["type"] != "http":
                 await app(scope, receive, send)
                 return
             client = (scope.get("client") or ("unknown", 0))[0]

@@ -4,6 +4,8 @@ People get an HTML page, programs JSON (Accept: application/json). Altered, trun
 unknown tokens all get the same 404, so the answer reveals nothing about why. Never the holder's email.
 """
 
+import sqlite3
+from collections.abc import Callable
 from typing import Any, Literal
 
 import msgspec
@@ -14,7 +16,7 @@ from litestar.response import Template
 
 from service.api.documentation import HTML, RETRY_AFTER, documented
 from service.api.problems import problem_responses
-from service.ledger.certificates import CertificateRecord
+from service.ledger.certificates import CertificateRecord, lookup_certificate
 from service.rules.wording import join_names, long_date
 
 
@@ -102,11 +104,24 @@ def verification_of(record: CertificateRecord) -> Verification:
     )
 
 
-def _page(verification: Verification, record: CertificateRecord) -> Template:
-    content = record.content
-    return Template(
-        "verify.html",
-        context={
+class _Answers:
+    """One certificate's verification answers, made once while the ledger stays unchanged."""
+
+    def __init__(self, record: CertificateRecord) -> None:
+        self.record = record
+        self.verification = verification_of(record)
+        self.json = _encoder.encode(self.verification)
+        self._html: str | None = None
+
+    def html(self, request: Request[Any, Any, Any]) -> str:
+        if self._html is None:
+            template = request.app.template_engine.get_template("verify.html")
+            self._html = template.render(**self._context())
+        return self._html
+
+    def _context(self) -> dict[str, Any]:
+        verification, content = self.verification, self.record.content
+        return {
             "status": verification.status,
             "status_label": verification.status.capitalize(),
             "serial": verification.serial,
@@ -117,12 +132,21 @@ def _page(verification: Verification, record: CertificateRecord) -> Template:
             "contact_hours": f"{content.contact_hours:g}",
             "facilitators": join_names(content.facilitators),
             "issued_on": long_date(content.issued_on),
-            "revoked_on": record.revoked_at[:10] if record.revoked_at else None,
+            "revoked_on": self.record.revoked_at[:10] if self.record.revoked_at else None,
             "revocation_reason": verification.revocation_reason,
             "superseded_by": verification.superseded_by,
-        },
-        media_type=MediaType.HTML,
-    )
+        }
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def _answers_for(serial: str) -> Callable[[sqlite3.Connection], _Answers | None]:
+    def compute(db: sqlite3.Connection) -> _Answers | None:
+        record = lookup_certificate(db, serial)
+        return None if record is None else _Answers(record)
+
+    return compute
 
 
 @get(
@@ -154,13 +178,12 @@ def _page(verification: Verification, record: CertificateRecord) -> Template:
 )
 async def verify(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
     serial = request.app.state.signer.serial_from(token)
-    record = None if serial is None else request.app.state.certificate_lookup(serial)
-    if record is None:
+    answers = None if serial is None else request.app.state.verifications.get(serial, _answers_for(serial))
+    if answers is None:
         return invalid_answer(request)
-    verification = verification_of(record)
     if wants_json(request):
-        return Response(verification, media_type=MediaType.JSON)
-    return _page(verification, record)
+        return Response(answers.json, media_type=MediaType.JSON)
+    return Response(answers.html(request), media_type=MediaType.HTML)
 
 
 routes = [verify]

@@ -111,32 +111,10 @@ async def get_certificate(db: aiosqlite.Connection, serial: str) -> CertificateR
     return _record(rows[0]) if rows else None
 
 
-class CertificateLookup:
-    """get_certificate on the event loop's own connection (Ledger.lookup): public verification's hot path.
-
-    Answers are remembered until the database changes: SQLite's data_version moves whenever any other
-    connection, in this process or another worker, commits, so a revocation is seen at the next lookup.
-    """
-
-    MAX_ENTRIES = 10_000
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-        self._version: int | None = None
-        self._known: dict[str, CertificateRecord | None] = {}
-
-    def __call__(self, serial: str) -> CertificateRecord | None:
-        version = self._db.execute("PRAGMA data_version").fetchone()[0]
-        if version != self._version:
-            self._known.clear()
-            self._version = version
-        if serial in self._known:
-            return self._known[serial]
-        row = self._db.execute(_SELECT + " WHERE c.serial = ?", (serial,)).fetchone()
-        record = _record(row) if row else None
-        if len(self._known) < self.MAX_ENTRIES:
-            self._known[serial] = record
-        return record
+def lookup_certificate(db: sqlite3.Connection, serial: str) -> CertificateRecord | None:
+    """get_certificate on the event loop's own connection (Ledger.lookup): public verification's hot path."""
+    row = db.execute(_SELECT + " WHERE c.serial = ?", (serial,)).fetchone()
+    return _record(row) if row else None
 
 
 async def get_pdf(db: aiosqlite.Connection, serial: str) -> bytes | None:

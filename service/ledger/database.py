@@ -11,14 +11,16 @@ import asyncio
 import contextlib
 import datetime as dt
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Hashable
 from importlib import resources
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import aiosqlite
 
 from service.ledger.chain import GENESIS, canonical_json, event_hash
 
+T = TypeVar("T")
 BUSY_TIMEOUT_MS = 10_000
 READERS = 2
 LOOKUP_BUSY_TIMEOUT_MS = 200
@@ -137,6 +139,33 @@ class Ledger:
                 if isinstance(exc, sqlite3.OperationalError) and _is_storage_failure(exc):
                     raise LedgerUnavailable(str(exc)) from exc
                 raise
+
+
+class UntilChanged(Generic[T]):
+    """Values computed from the ledger on the lookup connection, kept until the database changes.
+
+    SQLite's data_version moves whenever any other connection, in this process or another worker,
+    commits; checking it (a few microseconds) before every answer means a cached value is never older
+    than the last commit: a revocation is seen at the very next request.
+    """
+
+    def __init__(self, db: sqlite3.Connection, max_entries: int = 10_000) -> None:
+        self._db = db
+        self._max_entries = max_entries
+        self._version: int | None = None
+        self._values: dict[Hashable, T] = {}
+
+    def get(self, key: Hashable, compute: Callable[[sqlite3.Connection], T]) -> T:
+        version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._version:
+            self._values.clear()
+            self._version = version
+        if key in self._values:
+            return self._values[key]
+        value = compute(self._db)
+        if len(self._values) < self._max_entries:
+            self._values[key] = value
+        return value
 
 
 def _is_storage_failure(exc: sqlite3.OperationalError) -> bool:
