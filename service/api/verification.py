@@ -16,6 +16,7 @@ from litestar.response import Template
 
 from service.api.documentation import HTML, RETRY_AFTER, documented
 from service.api.problems import problem_responses
+from service.certificates.links import LinkSigner
 from service.ledger.certificates import CertificateRecord, lookup_certificate
 from service.rules.wording import join_names, long_date
 
@@ -141,9 +142,10 @@ class _Answers:
 _encoder = msgspec.json.Encoder()
 
 
-def _answers_for(serial: str) -> Callable[[sqlite3.Connection], _Answers | None]:
+def _answers_for(signer: LinkSigner, token: str) -> Callable[[sqlite3.Connection], _Answers | None]:
     def compute(db: sqlite3.Connection) -> _Answers | None:
-        record = lookup_certificate(db, serial)
+        serial = signer.serial_from(token)
+        record = None if serial is None else lookup_certificate(db, serial)
         return None if record is None else _Answers(record)
 
     return compute
@@ -177,8 +179,9 @@ def _answers_for(serial: str) -> Callable[[sqlite3.Connection], _Answers | None]
     },
 )
 async def verify(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
-    serial = request.app.state.signer.serial_from(token)
-    answers = None if serial is None else request.app.state.verifications.get(serial, _answers_for(serial))
+    # Keyed by the token itself: a link seen before needs neither its signature checked nor a read.
+    state = request.app.state
+    answers = state.verifications.get(token, _answers_for(state.signer, token))
     if answers is None:
         return invalid_answer(request)
     if wants_json(request):
