@@ -112,12 +112,12 @@ class _Answers:
         self.record = record
         self.verification = verification_of(record)
         self.json = _encoder.encode(self.verification)
-        self._html: str | None = None
+        self._html: bytes | None = None
 
-    def html(self, request: Request[Any, Any, Any]) -> str:
+    def html(self, request: Request[Any, Any, Any]) -> bytes:
         if self._html is None:
             template = request.app.template_engine.get_template("verify.html")
-            self._html = template.render(**self._context())
+            self._html = template.render(**self._context()).encode()
         return self._html
 
     def _context(self) -> dict[str, Any]:
