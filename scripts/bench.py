@@ -561,20 +561,19 @@ def parse_args(argv: list[str] | None) -> Options:
     parser = argparse.ArgumentParser(
         description="Benchmark certledger through the real server (a subprocess on a fresh database): "
         "issuance latency and verification throughput next to /healthz.",
-        epilog="On 2 cores the defaults take about 45 s, --quick about 15 s.",
+        epilog="On 2 cores the defaults take about 70 s, --quick about 15 s.",
     )
     parser.add_argument("-n", "--certificates", type=int, help="certificates measured (default 300)")
     parser.add_argument("--warmup-certificates", type=int, help="certificates issued first, unmeasured (20)")
     parser.add_argument("--list-size", type=int, default=25, help="attendees per seeded session (25)")
-    parser.add_argument("-d", "--duration", type=float, help="seconds measured per verification load (10)")
+    parser.add_argument("-d", "--duration", type=float, help="seconds measured per verification load (15)")
     parser.add_argument("-w", "--warmup", type=float, help="seconds of load before each measurement (2)")
     parser.add_argument("-c", "--concurrency", type=int, default=16, help="load connections (16)")
     parser.add_argument(
         "--slices",
         type=int,
-        default=1,
         help="split each verification load into this many slices, taking turns with the other targets, "
-        "so that other work on a shared machine disturbs all targets alike (default 1: one run each)",
+        "so that other work on a shared machine disturbs all targets alike (default 10; --quick 3)",
     )
     parser.add_argument(
         "--engine",
@@ -600,10 +599,10 @@ def parse_args(argv: list[str] | None) -> Options:
         certificates=pick(args.certificates, 300, 60),
         warmup_certificates=pick(args.warmup_certificates, 20, 10),
         list_size=args.list_size,
-        duration=pick(args.duration, 10.0, 3.0),
+        duration=pick(args.duration, 15.0, 3.0),
         warmup=pick(args.warmup, 2.0, 1.0),
         concurrency=args.concurrency,
-        slices=args.slices,
+        slices=pick(args.slices, 10, 3),
         engine=engine,
         json_path=args.json,
         keep=args.keep,
