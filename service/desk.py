@@ -28,6 +28,7 @@ from service.ledger.requests import (
     NewRequest,
     RequestRecord,
     find_by_message_id,
+    get_request,
     insert_request,
     list_requests,
     mark_told,
@@ -186,35 +187,20 @@ class CertificateDesk:
         today = self._clock().date()
         async with self._ledger.read() as db:
             stale = await stale_pending(db, today - dt.timedelta(days=PENDING_WINDOW_DAYS))
-        changed = 0
-        for request in stale:
-            changed += await self._redecide(request, actor)
-        return changed
+        return await self._redecide_all(stale, actor)
 
     async def _redecide(self, request: RequestRecord, actor: str) -> bool:
-        async def record(tx: Transaction, decided: DecisionRecord) -> bool:
-            current = await tx.conn.execute_fetchall(
-                "SELECT outcome, reason, session_id, serial, message FROM certificate_requests WHERE id = ?",
-                (request.id,),
-            )
-            row = current[0]
-            before = DecisionRecord(
-                outcome=row["outcome"],
-                reason=row["reason"],
-                message=row["message"],
-                session_id=row["session_id"],
-                serial=row["serial"],
-            )
-            if before.outcome == "issued" or before == decided:
-                return False
-            await redecide_request(tx, request.id, decided)
-            return True
-
         facts = RequestFacts(
             date=request.date, facilitator=request.facilitator, start_time=request.start_time
         )
         async with self._locks.hold(email_key(request.email)):
-            return await self._settle(request.email, facts, actor, record)
+            async with self._ledger.read() as db:
+                current = await get_request(db, request.id)
+            if current is None or current.outcome == "issued":
+                return False
+            return await self._settle(
+                request.email, facts, actor, lambda tx, decided: redecide_request(tx, request.id, decided)
+            )
 
     async def _settle(
         self,

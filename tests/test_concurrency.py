@@ -46,6 +46,7 @@ def test_identical_concurrent_requests_make_one_certificate(live_server: LiveSer
     )
     assert len(lookup.json()["certificates"]) == 1
     assert len(lookup.json()["requests"]) == 25
+    assert ADMIN_TOKEN not in live_server.log()
 
 
 def test_identical_message_ids_at_once_are_one_request(live_server: LiveServer):

@@ -113,7 +113,15 @@ async def insert_request(tx: Transaction, new: NewRequest, decision: DecisionRec
     return record
 
 
-async def redecide_request(tx: Transaction, request_id: str, decision: DecisionRecord) -> None:
+async def redecide_request(tx: Transaction, request_id: str, decision: DecisionRecord) -> bool:
+    """Record a new decision; False (nothing written) when it changes nothing or the request was issued."""
+    rows = await tx.conn.execute_fetchall(
+        "SELECT outcome, reason, message, session_id, serial FROM certificate_requests WHERE id = ?",
+        (request_id,),
+    )
+    before = DecisionRecord(**dict(rows[0]))
+    if before.outcome == "issued" or before == decision:
+        return False
     await tx.conn.execute(
         "UPDATE certificate_requests SET outcome = ?, reason = ?, message = ?, session_id = ?,"
         " serial = ?, decided_at = ? WHERE id = ?",
@@ -128,6 +136,7 @@ async def redecide_request(tx: Transaction, request_id: str, decision: DecisionR
         ),
     )
     await tx.record("request.decided", f"request:{request_id}", {"decision": msgspec.to_builtins(decision)})
+    return True
 
 
 async def mark_told(tx: Transaction, request_id: str) -> RequestRecord | None:
