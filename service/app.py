@@ -5,7 +5,6 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request, Response, Router
@@ -27,18 +26,13 @@ from service.certificates.links import LinkSigner
 from service.certificates.renderer import PdfRenderer
 from service.desk import CertificateDesk, utc_clock
 from service.ledger.database import Ledger, UntilChanged
+from service.resources import templates_dir
 from service.settings import Settings, load_settings
 
 API_VERSION = "1.0.0"
 MAX_BODY_BYTES = 2 * 1024 * 1024
 SWEEP_INTERVAL_SECONDS = 3600
 log = logging.getLogger("certledger")
-
-
-def templates_dir() -> Path:
-    """Installed wheels carry the templates inside the package; a checkout has them at the top."""
-    packaged = Path(__file__).parent / "templates"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
 
 
 def _warm_up_content(settings: Settings) -> CertificateContent:
@@ -97,6 +91,8 @@ def create_app(
                 yield
             finally:
                 sweep.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweep
                 await renderer.close()
         finally:
             await ledger.close()

@@ -5,9 +5,11 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 
-from service.ledger.certificates import get_certificate, revoke_certificate
+from service.certificates.links import normalize_serial
+from service.ledger.certificates import revoke_certificate
 from service.ledger.database import Ledger, LedgerUnavailable
 from service.ledger.tokens import LEVELS, ROLES, create_token, list_tokens, revoke_token
+from service.rules.wording import clean_text
 from service.settings import Settings, SettingsError, load_settings
 
 
@@ -84,22 +86,19 @@ def _token_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _revoke(args: argparse.Namespace, settings: Settings) -> int:
-    reason = " ".join(args.reason.split())
+    reason = clean_text(args.reason)
     if not reason:
         print("certledger: --reason must say why (it is shown on the verification page)", file=sys.stderr)
         return 2
 
     async def job(ledger: Ledger) -> int:
+        serial = normalize_serial(args.serial)
         async with ledger.write("cli") as tx:
-            found = await get_certificate(tx.conn, args.serial)
-            if found is None:
-                print(f"certledger: there is no certificate {args.serial}", file=sys.stderr)
-                return 1
-            if found.revoked_at is not None:
-                print(f"certificate {args.serial} was already revoked at {found.revoked_at}")
-                return 0
-            await revoke_certificate(tx, args.serial, reason)
-        print(f"certificate {args.serial} revoked: {reason}")
+            revoked = await revoke_certificate(tx, serial, reason)
+        if revoked is None:
+            print(f"certledger: there is no certificate {serial}", file=sys.stderr)
+            return 1
+        print(f"certificate {serial} revoked at {revoked.revoked_at}: {revoked.revocation_reason}")
         return 0
 
     return asyncio.run(_with_ledger(settings, job))

@@ -15,7 +15,6 @@ import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
-import aiosqlite
 import msgspec
 
 from service.certificates.content import CertificateContent
@@ -36,7 +35,12 @@ from service.ledger.requests import (
     redecide_request,
     stale_pending,
 )
-from service.ledger.sessions import get_session, session_facts_near
+from service.ledger.sessions import (
+    get_session,
+    lists_awaiting_redecision,
+    mark_list_redecided,
+    session_facts_near,
+)
 from service.rules.attendee_lists import email_key
 from service.rules.messages import message_for
 from service.rules.requests import (
@@ -152,26 +156,44 @@ class CertificateDesk:
         assert told is not None
         return told
 
-    async def redecide_near(self, date: dt.date, actor: str) -> int:
-        """A session or list on `date` arrived: decide again what it may change. Returns how many changed.
+    async def session_registered(self, date: dt.date, actor: str) -> int:
+        """A session arrived: pending requests of its date (or a day off) may now be meant by it."""
+        return await self._redecide_near(date, None, actor)
 
-        It never fails its caller: the session or list is already stored, and whatever could not be
-        decided now is decided by the next sweep (keep_current)."""
+    async def list_submitted(self, session_id: str, version: int, date: dt.date, actor: str) -> int:
+        """A list version arrived: decide again the pending requests of its date and the refusals of the
+        last 30 days (a corrected list can turn a refusal into a certificate)."""
         since = (self._clock() - dt.timedelta(days=PENDING_WINDOW_DAYS)).isoformat()
+        changed = await self._redecide_near(date, since, actor)
+        try:
+            async with self._ledger.write(actor) as tx:
+                await mark_list_redecided(tx, session_id, version)
+        except Exception:
+            log.exception("could not mark list %s v%s decided again; the sweep will", session_id, version)
+        return changed
+
+    async def keep_current(self, actor: str) -> int:
+        """The periodic sweep (and the one at start): refuse what waited too long, finish the
+        re-decisions of lists whose submission was cut short, decide again whatever is still pending."""
+        changed = await self.expire_stale(actor)
+        async with self._ledger.read() as db:
+            unfinished = await lists_awaiting_redecision(db)
+        for session_id, version, date in unfinished:
+            changed += await self.list_submitted(session_id, version, date, actor)
+        async with self._ledger.read() as db:
+            waiting = await list_requests(db, status="pending", notified=None, limit=100_000)
+        return changed + await self._redecide_all(waiting, actor)
+
+    async def _redecide_near(self, date: dt.date, rejected_since: str | None, actor: str) -> int:
+        """It never fails its caller: the session or list is already stored, and what could not be
+        decided now is decided by the next sweep."""
         try:
             async with self._ledger.read() as db:
-                candidates = await open_requests_near(db, date, since)
+                candidates = await open_requests_near(db, date, rejected_since)
         except Exception:
             log.exception("could not read the requests to decide again for %s", date)
             return 0
         return await self._redecide_all(candidates, actor)
-
-    async def keep_current(self, actor: str) -> int:
-        """The periodic sweep: refuse what waited too long, decide again whatever is still pending."""
-        changed = await self.expire_stale(actor)
-        async with self._ledger.read() as db:
-            waiting = await list_requests(db, status="pending", notified=None, limit=100_000)
-        return changed + await self._redecide_all(waiting, actor)
 
     async def _redecide_all(self, requests: list[RequestRecord], actor: str) -> int:
         changed = 0
@@ -211,20 +233,22 @@ class CertificateDesk:
     ) -> T:
         """Decide, render if due, then record, deciding again inside the write transaction."""
         for _ in range(_ATTEMPTS):
-            async with self._ledger.read() as db:
-                prepared = await self._prepare(db, email, facts)
+            prepared = await self._prepare(email, facts)
             with contextlib.suppress(_Changed):
                 async with self._ledger.write(actor) as tx:
                     return await self._record(tx, email, facts, prepared, record)
         raise RuntimeError("the ledger kept changing while deciding this request")
 
-    async def _prepare(self, db: aiosqlite.Connection, email: str, facts: RequestFacts) -> _Prepared:
-        sessions = await session_facts_near(db, email, facts.date)
-        decision = decide_request(facts, sessions, self._clock().date())
-        if decision.action not in (Action.ISSUE, Action.SUPERSEDE):
-            return _Prepared(decision, None)
-        assert decision.session is not None and decision.session.entry is not None
-        session = await get_session(db, decision.session.id)
+    async def _prepare(self, email: str, facts: RequestFacts) -> _Prepared:
+        """Decide on what the ledger holds now; render the certificate when one is due (the reader
+        connection is given back first: a render queued behind others must not hold it)."""
+        async with self._ledger.read() as db:
+            sessions = await session_facts_near(db, email, facts.date)
+            decision = decide_request(facts, sessions, self._clock().date())
+            if decision.action not in (Action.ISSUE, Action.SUPERSEDE):
+                return _Prepared(decision, None)
+            assert decision.session is not None and decision.session.entry is not None
+            session = await get_session(db, decision.session.id)
         assert session is not None
         issued_at = utc_now()
         serial = new_serial()

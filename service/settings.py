@@ -1,5 +1,6 @@
 """Configuration from the environment (SPEC §2), with the signing keys kept in a key file by default."""
 
+import functools
 import json
 import os
 import secrets
@@ -25,6 +26,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 class SettingsError(Exception):
     """A configuration value is unusable; the message says which and why."""
+
+
+@functools.cache
+def _iana_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def is_iana_zone(name: str) -> bool:
+    """A real IANA zone name ("America/New_York"); not "localtime", "Factory" or a file path."""
+    return name in _iana_zones() and name not in ("localtime", "Factory", "posixrules")
 
 
 def key_file_for(db_path: Path) -> Path:
@@ -72,10 +83,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         ledger_key = ledger_key or str(stored["ledger_key"])
 
     timezone = env.get("CERTLEDGER_TIMEZONE") or "America/New_York"
-    try:
-        zoneinfo.ZoneInfo(timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise SettingsError(f"CERTLEDGER_TIMEZONE={timezone!r} is not an IANA time zone") from exc
+    if not is_iana_zone(timezone):
+        raise SettingsError(f"CERTLEDGER_TIMEZONE={timezone!r} is not an IANA time zone")
 
     rate = env.get("CERTLEDGER_PUBLIC_RATE_LIMIT", "120").strip()
     if not rate.isdigit():

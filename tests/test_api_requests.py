@@ -139,14 +139,17 @@ def test_recent_refusal_is_decided_again_when_a_corrected_list_arrives(service: 
 
 def test_pending_without_a_session_is_refused_after_thirty_days(settings):
     now = [dt.datetime.now(dt.UTC)]
-    app = create_app(settings, render_processes=0, clock=lambda: now[0])
-    with TestClient(app) as client:
-        service = Service(client, settings)
+    with TestClient(create_app(settings, render_processes=0, clock=lambda: now[0])) as client:
         date = (now[0].date() - dt.timedelta(days=28)).isoformat()
-        first = service.ask(email="minh@example.org", date=date)
+        first = Service(client, settings).ask(email="minh@example.org", date=date)
         assert first["outcome"] == "pending"
-        now[0] += dt.timedelta(days=3)
-        changed = untold(service)
+    now[0] += dt.timedelta(days=3)
+    # The sweep (at start, then hourly) refuses what waited past the window.
+    with TestClient(create_app(settings, render_processes=0, clock=lambda: now[0])) as client:
+        service = Service(client, settings)
+        deadline = time.monotonic() + 10
+        while not (changed := untold(service)) and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert [(r["request_id"], r["outcome"], r["reason"]) for r in changed] == [
             (first["request_id"], "rejected", "no_session")
         ]
@@ -234,3 +237,61 @@ def test_the_sweep_decides_what_a_lost_re_decision_left_pending(settings):
         while not (changed := untold(service)) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert [(r["request_id"], r["outcome"]) for r in changed] == [(waiting["request_id"], "issued")]
+
+
+def test_the_sweep_finishes_a_corrected_lists_re_decisions_cut_short(settings):
+    """A refusal that a corrected list should turn into a certificate, after a crash right after the
+    list's commit: the sweep at the next start finishes the job."""
+    with TestClient(create_app(settings, render_processes=0)) as client:
+        service = Service(client, settings)
+        session = service.session()
+        service.attendees(session["id"], [attendee("Minh", "minh@example.org", full=False)])
+        refused = service.ask(email="minh@example.org")
+        assert refused["reason"] == "incomplete_participation"
+
+    async def store_list_only() -> None:
+        ledger = Ledger(settings.db_path, settings.ledger_key)
+        await ledger.open()
+        async with ledger.write("test") as tx:
+            row = ListRow(name="Minh", email="minh@example.org", core_trained=True, full_participation=True)
+            await submit_list(tx, session["id"], [row])
+        await ledger.close()
+
+    asyncio.run(store_list_only())
+    with TestClient(create_app(settings, render_processes=0)) as client:
+        service = Service(client, settings)
+        deadline = time.monotonic() + 10
+        while not (changed := untold(service)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [(r["request_id"], r["outcome"]) for r in changed] == [(refused["request_id"], "issued")]
+
+
+def test_an_old_refusal_is_not_reopened_by_a_late_session(service: Service):
+    old = (TODAY - dt.timedelta(days=50)).isoformat()
+    refused = service.ask(email="minh@example.org", date=old)
+    assert (refused["outcome"], refused["reason"]) == ("rejected", "no_session")
+    service.session(date=old)
+    assert untold(service) == []
+    person = service.admin.get("/api/v1/certificates", params={"email": "minh@example.org"}).json()
+    assert [(r["outcome"], r["reason"]) for r in person["requests"]] == [("rejected", "no_session")]
+
+
+def test_a_notice_of_an_outcome_that_changed_again_keeps_the_request_untold(service: Service):
+    """The intake tells a refusal; meanwhile a corrected list issues the certificate: still untold."""
+    session = service.session()
+    waiting = service.ask(email="minh@example.org")
+    assert waiting["outcome"] == "pending"
+    service.attendees(session["id"], [attendee("Minh", "minh@example.org", core=False)])
+    (refusal,) = untold(service)
+    assert refusal["outcome"] == "rejected"
+    service.attendees(session["id"], [attendee("Minh", "minh@example.org")])
+    marked = service.intake.post(
+        f"/api/v1/certificate-requests/{waiting['request_id']}/notified", params={"outcome": "rejected"}
+    )
+    assert marked.status_code == 200
+    (still,) = untold(service)
+    assert still["outcome"] == "issued"
+    service.intake.post(
+        f"/api/v1/certificate-requests/{waiting['request_id']}/notified", params={"outcome": "issued"}
+    )
+    assert untold(service) == []

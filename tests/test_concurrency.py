@@ -96,3 +96,40 @@ def test_many_different_writes_at_once_never_fail(live_server: LiveServer):
     issued = [r.json() for r in responses[:40] if r.json().get("outcome") == "issued"]
     assert len({c["certificate"]["serial"] for c in issued}) == len(issued)
     assert live_server.process.poll() is None
+
+
+def test_two_server_processes_on_one_database_still_make_one_certificate(env):
+    """Across processes only the write transaction's re-check and the unique indexes stand guard."""
+    first, second = LiveServer(env), LiveServer(env)
+    try:
+
+        async def run() -> tuple[list[httpx.Response], list[httpx.Response]]:
+            async with (
+                httpx.AsyncClient(base_url=first.url, headers=ADMIN, timeout=120) as one,
+                httpx.AsyncClient(base_url=second.url, headers=ADMIN, timeout=120) as two,
+            ):
+                await _setup(one, ["minh@example.org", *[f"p{i}@example.org" for i in range(10)]])
+                body = {"email": "minh@example.org", "date": RECENT.isoformat(), "facilitator": "Jane Doe"}
+                same = [
+                    (one if i % 2 else two).post("/api/v1/certificate-requests", json=body) for i in range(30)
+                ]
+                clashing = [
+                    (one if i % 2 else two).post(
+                        "/api/v1/certificate-requests",
+                        json={
+                            "email": f"p{i}@example.org",
+                            "date": RECENT.isoformat(),
+                            "message_id": "<clash@mail>",
+                        },
+                    )
+                    for i in range(10)
+                ]
+                return await asyncio.gather(*same), await asyncio.gather(*clashing)
+
+        same, clashing = asyncio.run(run())
+    finally:
+        first.stop()
+        second.stop()
+    assert [r.status_code for r in same] == [200] * 30
+    assert len({r.json()["certificate"]["serial"] for r in same}) == 1
+    assert sorted(r.status_code for r in clashing) == [200] + [409] * 9

@@ -406,3 +406,89 @@ def test_certificate_actions(held, on_list, version, action, reason):
 )
 def test_no_session_window(date, outcome):
     assert no_session_outcome(date, TODAY) is outcome
+
+
+JANE_WAITING = session("jane", version=None, facilitators=("Jane Doe",), start="18:00")
+BOB_REVOKED = session("bob", on_list=entry(), held=REVOKED, facilitators=("Bob Ray",), start="10:00")
+
+# (case, request, sessions, outcome, reason, session id) — cases found in review, each a wrong answer once.
+REVIEWED = [
+    (
+        "the named session of the exact date beats the date line",
+        ask("Jane Doe"),
+        [
+            JANE_WAITING,
+            session("sam", date=D - dt.timedelta(days=1), facilitators=("Sam Lee",), on_list=entry()),
+        ],
+        Outcome.PENDING,
+        Reason.LIST_NOT_SUBMITTED,
+        "jane",
+    ),
+    (
+        "a revocation elsewhere that day does not answer for the named session",
+        ask("Jane Doe"),
+        [BOB_REVOKED, JANE_WAITING],
+        Outcome.PENDING,
+        Reason.LIST_NOT_SUBMITTED,
+        "jane",
+    ),
+    (
+        "a revocation elsewhere does not hide the named session's own reason",
+        ask("Jane Doe"),
+        [BOB_REVOKED, session("jane", on_list=entry(core=False), facilitators=("Jane Doe",))],
+        Outcome.REJECTED,
+        Reason.NOT_CORE_TRAINED,
+        "jane",
+    ),
+    (
+        "revoked in the only session that names the attendee",
+        ask(None),
+        [BOB_REVOKED, session("other", facilitators=("Sam Lee",))],
+        Outcome.REJECTED,
+        Reason.REVOKED,
+        "bob",
+    ),
+    (
+        "on no list, no name: a hub session that day does not explain it",
+        ask(None),
+        [
+            session("hub", level="hub", facilitators=("Hana Hub",)),
+            session("central", facilitators=("Jane Doe",), start="10:00"),
+        ],
+        Outcome.REJECTED,
+        Reason.NOT_ON_LIST,
+        "central",
+    ),
+    (
+        "no name: a session still waiting for its list holds the date line back",
+        ask(None),
+        [
+            JANE_WAITING,
+            session("sam", date=D - dt.timedelta(days=1), facilitators=("Sam Lee",), on_list=entry()),
+        ],
+        Outcome.PENDING,
+        Reason.LIST_NOT_SUBMITTED,
+        "jane",
+    ),
+    (
+        "a name that fits no exact session: the date line",
+        ask("Sam Lee"),
+        [
+            JANE_WAITING,
+            session("sam", date=D - dt.timedelta(days=1), facilitators=("Sam Lee",), on_list=entry()),
+        ],
+        Outcome.ISSUED,
+        None,
+        "sam",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("request_facts", "sessions", "outcome", "reason", "session_id"),
+    [pytest.param(*row[1:], id=row[0]) for row in REVIEWED],
+)
+def test_reviewed_cases(request_facts, sessions, outcome, reason, session_id):
+    decision = decide_request(request_facts, sessions, TODAY)
+    assert (decision.outcome, decision.reason) == (outcome, reason)
+    assert (decision.session.id if decision.session else None) == session_id

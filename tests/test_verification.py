@@ -176,3 +176,27 @@ def test_a_revocation_from_another_process_is_seen_at_once(live_server, env):
         assert revoked.returncode == 0, revoked.stderr
         after = service.verify(certificate["verify_url"]).json()
         assert (after["status"], after["revocation_reason"]) == ("revoked", "Staff decision")
+
+
+def test_head_answers_like_get_without_a_body(service: Service):
+    certificate = issue(service)
+    path = certificate["verify_url"].removeprefix(service.settings.base_url)
+    found = service.client.head(path)
+    assert found.status_code == 200 and found.content == b""
+    assert service.client.head(path[:-2]).status_code == 404
+
+
+def test_a_warm_answer_changes_at_once_on_revocation_and_supersession(service: Service):
+    session = service.session()
+    service.attendees(session["id"], [attendee("Minh Nguyen", "minh@example.org")])
+    first = service.ask(email="minh@example.org")["certificate"]
+    for _ in range(2):
+        assert service.verify(first["verify_url"]).json()["status"] == "valid"
+        assert "Valid certificate" in service.verify(first["verify_url"], accept="text/html").text
+    service.admin.post(f"/api/v1/certificates/{first['serial']}/revoke", json={"reason": "Name misspelled"})
+    assert service.verify(first["verify_url"]).json()["status"] == "revoked"
+    assert "Revoked certificate" in service.verify(first["verify_url"], accept="text/html").text
+    service.attendees(session["id"], [attendee("Nguyễn Thị Minh", "minh@example.org")])
+    second = service.ask(email="minh@example.org")["certificate"]
+    assert service.verify(first["verify_url"]).json()["superseded_by"]["serial"] == second["serial"]
+    assert "Superseded certificate" in service.verify(first["verify_url"], accept="text/html").text

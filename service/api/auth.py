@@ -6,6 +6,7 @@ the secret; the bootstrap admin token is compared with hmac.compare_digest. Toke
 
 import hashlib
 import hmac
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
+from service.ledger.database import LedgerUnavailable
 from service.ledger.tokens import find_active_token
 
 
@@ -58,7 +60,10 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
             hashlib.sha256(admin_token.encode()).digest(),
         ):
             return AuthenticationResult(user=BOOTSTRAP_ADMIN, auth=None)
-        record = find_active_token(state.ledger.lookup, token)
+        try:
+            record = find_active_token(state.ledger.lookup, token)
+        except sqlite3.OperationalError as exc:
+            raise LedgerUnavailable(str(exc)) from exc
         if record is None:
             raise NotAuthorizedException(
                 "The API token is not valid (unknown or revoked).",

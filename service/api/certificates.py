@@ -18,15 +18,16 @@ from service.api.documentation import (
 )
 from service.api.fields import EmailQuery, LongText
 from service.api.problems import Problem, problem_responses, require_json_body
-from service.api.requests import CertificateRequestOut, request_out
+from service.api.requests import CertificateRequestOut, requests_out
+from service.certificates.links import normalize_serial
 from service.ledger.certificates import (
     CertificateRecord,
     certificates_for,
-    get_certificate,
     get_pdf,
     revoke_certificate,
 )
 from service.ledger.requests import list_requests, requests_for_session
+from service.rules.wording import clean_text
 
 TAGS = ["certificates"]
 NO_CERTIFICATE = "No certificate with that serial."
@@ -67,12 +68,6 @@ class CertificateListingOut(msgspec.Struct, kw_only=True):
     requests: list[CertificateRequestOut]
 
 
-def status_of(record: CertificateRecord) -> str:
-    if record.superseded_by is not None:
-        return "superseded"
-    return "revoked" if record.revoked_at is not None else "valid"
-
-
 def certificate_out(record: CertificateRecord, needs_review: bool = False) -> CertificateOut:
     return CertificateOut(
         serial=record.serial,
@@ -83,7 +78,7 @@ def certificate_out(record: CertificateRecord, needs_review: bool = False) -> Ce
         issued_at=record.issued_at,
         verify_url=record.verify_url,
         pdf_url=f"/api/v1/certificates/{record.serial}/pdf",
-        status=status_of(record),
+        status=record.status,
         revoked_at=record.revoked_at,
         revocation_reason=record.revocation_reason,
         supersedes=record.supersedes,
@@ -106,7 +101,7 @@ def certificate_out(record: CertificateRecord, needs_review: bool = False) -> Ce
 async def pdf(request: Request[Principal, Any, Any], serial: FromPath[str]) -> Response[bytes]:
     """The bytes stored when the certificate was issued: the record of what was issued."""
     async with request.app.state.ledger.read() as db:
-        stored = await get_pdf(db, serial)
+        stored = await get_pdf(db, normalize_serial(serial))
     if stored is None:
         raise Problem(404, f"There is no certificate {serial!r}.")
     return Response(
@@ -143,7 +138,7 @@ async def lookup(
             requests = await requests_for_session(db, session_id or "")
     return CertificateListingOut(
         certificates=[certificate_out(c.record, c.needs_review) for c in listed],
-        requests=[await request_out(request, r) for r in requests],
+        requests=await requests_out(request, requests),
     )
 
 
@@ -162,14 +157,11 @@ async def revoke(
 ) -> CertificateOut:
     """Revoked certificates stay verifiable and show when and why they were revoked."""
     caller: Principal = request.user
+    # Revoking again is a no-op that answers with the first revocation (safe to retry).
     async with request.app.state.ledger.write(caller.actor) as tx:
-        found = await get_certificate(tx.conn, serial)
-        if found is None:
-            raise Problem(404, f"There is no certificate {serial!r}.")
-        # Revoking again is a no-op that answers with the first revocation (safe to retry).
-        await revoke_certificate(tx, serial, data.reason.strip())
-        revoked = await get_certificate(tx.conn, serial)
-    assert revoked is not None
+        revoked = await revoke_certificate(tx, normalize_serial(serial), clean_text(data.reason))
+    if revoked is None:
+        raise Problem(404, f"There is no certificate {serial!r}.")
     return certificate_out(revoked)
 
 

@@ -9,7 +9,11 @@ from msgspec import Meta
 # Printable text with something in it: no control characters (NUL included), not only spaces.
 _TEXT = r"^[^\u0000-\u001f\u007f]*[^\s\u0000-\u001f\u007f][^\u0000-\u001f\u007f]*$"
 
-_EMAIL = r"^\s*[^@\s\u0000-\u001f\u007f]+@[^@\s\u0000-\u001f\u007f]+\.[^@\s\u0000-\u001f\u007f]+\s*$"
+# A dot-atom local part (no leading, trailing or double dots; none of <>()[]\,;:" that pasting from a
+# mail client leaves behind) and a domain of labels that neither start nor end with a hyphen.
+_LOCAL_CHAR = r"[^\s@<>()\[\]\\,;:\".\u0000-\u001f\u007f]"
+_LABEL = r"[^\W_](?:[\w-]*[^\W_])?"
+_EMAIL = rf"^\s*{_LOCAL_CHAR}+(?:\.{_LOCAL_CHAR}+)*@{_LABEL}(?:\.{_LABEL})*\.[^\W\d_]{{2,}}\s*$"
 
 Text = Annotated[str, Meta(min_length=1, max_length=200, pattern=_TEXT)]
 # Litestar's OpenAPI generator does not see constraints on list items; this says them in the document.

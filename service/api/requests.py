@@ -13,8 +13,9 @@ from service.api.documentation import API_OPERATION
 from service.api.fields import Date, Email, EmailQuery, LocalTime, Text, date_out_of_range
 from service.api.problems import Problem, field_error, problem_responses, require_json_body
 from service.desk import MessageIdConflict
-from service.ledger.certificates import CertificateRecord, get_certificate
+from service.ledger.certificates import CertificateRecord, get_certificates
 from service.ledger.requests import NewRequest, RequestRecord, get_request, list_requests, mark_told
+from service.rules.wording import clean_text
 
 TAGS = ["certificate requests"]
 NO_REQUEST = "No certificate request with that id."
@@ -70,12 +71,21 @@ def certificate_summary(record: CertificateRecord) -> CertificateSummary:
     )
 
 
+async def requests_out(
+    request: Request[Principal, Any, Any], records: list[RequestRecord]
+) -> list[CertificateRequestOut]:
+    async with request.app.state.ledger.read() as db:
+        certificates = await get_certificates(db, [r.serial for r in records if r.serial])
+    return [_request_out(r, certificates.get(r.serial or "")) for r in records]
+
+
 async def request_out(request: Request[Principal, Any, Any], record: RequestRecord) -> CertificateRequestOut:
-    certificate = None
-    if record.serial is not None:
-        async with request.app.state.ledger.read() as db:
-            found = await get_certificate(db, record.serial)
-        certificate = certificate_summary(found) if found else None
+    (answer,) = await requests_out(request, [record])
+    return answer
+
+
+def _request_out(record: RequestRecord, found: CertificateRecord | None) -> CertificateRequestOut:
+    certificate = certificate_summary(found) if found else None
     return CertificateRequestOut(
         request_id=record.id,
         email=record.email,
@@ -116,11 +126,11 @@ async def create(
         raise field_error("date", refused)
     caller: Principal = request.user
     new = NewRequest(
-        email=data.email.strip(),
+        email=clean_text(data.email),
         date=data.date,
-        facilitator=" ".join(data.facilitator.split()) if data.facilitator else None,
+        facilitator=clean_text(data.facilitator) if data.facilitator else None,
         start_time=data.start_time,
-        message_id=data.message_id.strip() if data.message_id else None,
+        message_id=(data.message_id.strip() or None) if data.message_id else None,
     )
     try:
         record = await request.app.state.desk.request(new, caller.actor)
@@ -152,13 +162,9 @@ async def list_all(
     email: EmailQuery = None,
 ) -> CertificateRequestsOut:
     """With status=decided&notified=false: requests whose outcome changed after their first answer."""
-    caller: Principal = request.user
-    if status in ("decided", "rejected") or notified is False:
-        # Pending requests nobody registered a session for within 30 days are refused now.
-        await request.app.state.desk.expire_stale(caller.actor)
     async with request.app.state.ledger.read() as db:
         records = await list_requests(db, status=status, notified=notified, email=email)
-    return CertificateRequestsOut(requests=[await request_out(request, r) for r in records])
+    return CertificateRequestsOut(requests=await requests_out(request, records))
 
 
 @post(
@@ -168,13 +174,23 @@ async def list_all(
     summary="Mark a request's outcome as told",
     tags=TAGS,
     operation_class=API_OPERATION,
-    responses=problem_responses(400, 401, 403, 404, 503, not_found=NO_REQUEST),
+    responses=problem_responses(400, 401, 403, 404, 422, 503, not_found=NO_REQUEST),
 )
-async def notified(request: Request[Principal, Any, Any], request_id: FromPath[str]) -> CertificateRequestOut:
-    """The attendee has been told the current outcome: it leaves the notified=false listing."""
+async def notified(
+    request: Request[Principal, Any, Any],
+    request_id: FromPath[str],
+    outcome: Annotated[
+        Literal["issued", "pending", "rejected"] | None,
+        QueryParameter(
+            description="The outcome the attendee was told (default: the current one). When the outcome "
+            "has changed since, the request stays in the notified=false listing."
+        ),
+    ] = None,
+) -> CertificateRequestOut:
+    """The attendee has been told the outcome: the request leaves the notified=false listing."""
     caller: Principal = request.user
     async with request.app.state.ledger.write(caller.actor) as tx:
-        record = await mark_told(tx, request_id)
+        record = await mark_told(tx, request_id, outcome)
     if record is None:
         raise Problem(404, f"There is no certificate request {request_id!r}.")
     return await request_out(request, record)

@@ -1,7 +1,6 @@
 """Sessions and their attendee lists (SPEC §3)."""
 
 import datetime as dt
-import zoneinfo
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -25,6 +24,8 @@ from service.ledger.sessions import (
     submit_list,
 )
 from service.rules.attendee_lists import duplicate_email_rows
+from service.rules.wording import clean_text
+from service.settings import is_iana_zone
 
 DEFAULT_TITLE = "IPS Co-reflection"
 TAGS = ["sessions"]
@@ -118,14 +119,6 @@ def session_out(record: SessionRecord) -> SessionOut:
     )
 
 
-def _valid_timezone(name: str) -> bool:
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
-
-
 async def load_session(request: Request[Principal, Any, Any], session_id: str) -> SessionRecord:
     """The session if this caller may see it: a facilitator sees only the sessions their token created."""
     async with request.app.state.ledger.read() as db:
@@ -160,9 +153,9 @@ async def create(request: Request[Principal, Any, Any], data: JSONBody[SessionIn
         raise field_error("date", refused)
     settings = request.app.state.settings
     timezone = data.timezone if data.timezone is not None else settings.timezone
-    if not _valid_timezone(timezone):
+    if not is_iana_zone(timezone):
         raise field_error("timezone", f"{timezone!r} is not an IANA time zone such as America/New_York")
-    facilitators = tuple(" ".join(name.split()) for name in data.facilitators)
+    facilitators = tuple(clean_text(name) for name in data.facilitators)
     new = NewSession(
         date=data.date,
         start_time=data.start_time,
@@ -170,13 +163,13 @@ async def create(request: Request[Principal, Any, Any], data: JSONBody[SessionIn
         duration_minutes=data.duration_minutes,
         facilitators=facilitators,
         level=data.level,
-        organization=data.organization.strip() if data.organization else None,
-        title=" ".join(data.title.split()),
+        organization=clean_text(data.organization) if data.organization else None,
+        title=clean_text(data.title),
         delivery=data.delivery,
     )
     async with request.app.state.ledger.write(caller.actor) as tx:
         record = await create_session(tx, new, caller.token_id)
-    await request.app.state.desk.redecide_near(record.date, caller.actor)
+    await request.app.state.desk.session_registered(record.date, caller.actor)
     return session_out(record)
 
 
@@ -245,8 +238,8 @@ async def submit_attendees(
         raise Problem(422, detail, errors=errors)
     rows = [
         ListRow(
-            name=" ".join(a.name.split()),
-            email=a.email.strip(),
+            name=clean_text(a.name),
+            email=clean_text(a.email),
             core_trained=a.core_trained,
             full_participation=a.full_participation,
             pronouns=a.pronouns.strip() or None if a.pronouns else None,
@@ -256,7 +249,7 @@ async def submit_attendees(
     caller: Principal = request.user
     async with request.app.state.ledger.write(caller.actor) as tx:
         version = await submit_list(tx, record.id, rows)
-    await request.app.state.desk.redecide_near(record.date, caller.actor)
+    await request.app.state.desk.list_submitted(record.id, version, record.date, caller.actor)
     return AttendeeListOut(
         version=version,
         attendees=len(rows),

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import msgspec
-from litestar import MediaType, Request, Response, get
+from litestar import MediaType, Request, Response, get, head
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath
 from litestar.response import Template
@@ -18,6 +18,7 @@ from service.api.documentation import HTML, RETRY_AFTER, documented
 from service.api.problems import problem_responses
 from service.certificates.links import LinkSigner
 from service.ledger.certificates import CertificateRecord, lookup_certificate
+from service.ledger.database import LedgerUnavailable
 from service.rules.wording import join_names, long_date
 
 
@@ -180,8 +181,7 @@ def _answers_for(signer: LinkSigner, token: str) -> Callable[[sqlite3.Connection
 )
 async def verify(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
     # Keyed by the token itself: a link seen before needs neither its signature checked nor a read.
-    state = request.app.state
-    answers = state.verifications.get(token, _answers_for(state.signer, token))
+    answers = _answers(request, token)
     if answers is None:
         return invalid_answer(request)
     if wants_json(request):
@@ -189,4 +189,21 @@ async def verify(request: Request[Any, Any, Any], token: FromPath[str]) -> Respo
     return Response(answers.html(request), media_type=MediaType.HTML)
 
 
-routes = [verify]
+@head("/v/{token:str}", summary="Check a verification link", tags=["verification"], include_in_schema=False)
+async def verify_head(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[None]:
+    """Link checkers and QR-code apps ask with HEAD first: the same status, no body."""
+    found = _answers(request, token) is not None
+    media_type = MediaType.JSON if wants_json(request) else MediaType.HTML
+    return Response(None, status_code=200 if found else 404, media_type=media_type)
+
+
+def _answers(request: Request[Any, Any, Any], token: str) -> _Answers | None:
+    # Keyed by the token itself: a link seen before needs neither its signature checked nor a read.
+    state = request.app.state
+    try:
+        return state.verifications.get(token, _answers_for(state.signer, token))
+    except sqlite3.OperationalError as exc:
+        raise LedgerUnavailable(str(exc)) from exc
+
+
+routes = [verify, verify_head]

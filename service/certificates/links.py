@@ -60,3 +60,15 @@ def new_serial() -> str:
     """A serial staff can read out on the phone: CL-XXXX-XXXX-XXXX (60 random bits)."""
     chars = "".join(secrets.choice(_SERIAL_ALPHABET) for _ in range(12))
     return f"CL-{chars[:4]}-{chars[4:8]}-{chars[8:]}"
+
+
+_LOOK_ALIKES = str.maketrans({"O": "0", "I": "1", "L": "1", "U": "V"})
+
+
+def normalize_serial(text: str) -> str:
+    """A serial as staff type it from a phone call: any case, spaces, and Crockford's look-alikes
+    (O for 0, I or L for 1) are read as the serial meant."""
+    compact = "".join(text.split()).upper()
+    if not compact.startswith("CL-"):
+        return compact
+    return "CL-" + compact[3:].translate(_LOOK_ALIKES)

@@ -27,6 +27,13 @@ class CertificateRecord(msgspec.Struct, frozen=True, kw_only=True):
     revoked_at: str | None
     revocation_reason: str | None
 
+    @property
+    def status(self) -> str:
+        """As verification shows it: a replaced certificate is superseded even when it was revoked."""
+        if self.superseded_by is not None:
+            return "superseded"
+        return "revoked" if self.revoked_at is not None else "valid"
+
 
 class NewCertificate(msgspec.Struct, frozen=True, kw_only=True):
     content: CertificateContent
@@ -111,6 +118,18 @@ async def get_certificate(db: aiosqlite.Connection, serial: str) -> CertificateR
     return _record(rows[0]) if rows else None
 
 
+async def get_certificates(db: aiosqlite.Connection, serials: list[str]) -> dict[str, CertificateRecord]:
+    """Many certificates in one query each 500 (a listing must not read them one by one)."""
+    found: dict[str, CertificateRecord] = {}
+    unique = list(dict.fromkeys(serials))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = await db.execute_fetchall(f"{_SELECT} WHERE c.serial IN ({marks})", chunk)
+        found.update((r["serial"], _record(r)) for r in rows)
+    return found
+
+
 def lookup_certificate(db: sqlite3.Connection, serial: str) -> CertificateRecord | None:
     """get_certificate on the event loop's own connection (Ledger.lookup): public verification's hot path."""
     row = db.execute(_SELECT + " WHERE c.serial = ?", (serial,)).fetchone()
@@ -167,18 +186,14 @@ async def certificates_for(
     ]
 
 
-async def revoke_certificate(tx: Transaction, serial: str, reason: str) -> bool:
-    """Returns False when the certificate was already revoked (the first revocation stands)."""
-    found = await tx.conn.execute_fetchall(
-        "SELECT c.session_id, r.serial AS revoked FROM certificates c"
-        " LEFT JOIN revocations r ON r.serial = c.serial WHERE c.serial = ?",
-        (serial,),
-    )
-    if not found or found[0]["revoked"] is not None:
-        return False
+async def revoke_certificate(tx: Transaction, serial: str, reason: str) -> CertificateRecord | None:
+    """Revoke a certificate; the first revocation stands (revoking again changes nothing). Returns the
+    certificate as it now is, or None when there is no such certificate."""
+    found = await get_certificate(tx.conn, serial)
+    if found is None or found.revoked_at is not None:
+        return found
     version = await tx.conn.execute_fetchall(
-        "SELECT COALESCE(MAX(version), 0) AS v FROM list_versions WHERE session_id = ?",
-        (found[0]["session_id"],),
+        "SELECT COALESCE(MAX(version), 0) AS v FROM list_versions WHERE session_id = ?", (found.session_id,)
     )
     await tx.conn.execute(
         "INSERT INTO revocations (serial, revoked_at, reason, revoked_by, list_version_at_revocation)"
@@ -190,4 +205,4 @@ async def revoke_certificate(tx: Transaction, serial: str, reason: str) -> bool:
         f"certificate:{serial}",
         {"reason": reason, "list_version_at_revocation": version[0]["v"]},
     )
-    return True
+    return await get_certificate(tx.conn, serial)

@@ -120,7 +120,10 @@ async def redecide_request(tx: Transaction, request_id: str, decision: DecisionR
         (request_id,),
     )
     before = DecisionRecord(**dict(rows[0]))
+    # Issued is final; an attendee told "no" is never told "wait" after it (nothing would end the wait).
     if before.outcome == "issued" or before == decision:
+        return False
+    if before.outcome == "rejected" and decision.outcome == "pending":
         return False
     await tx.conn.execute(
         "UPDATE certificate_requests SET outcome = ?, reason = ?, message = ?, session_id = ?,"
@@ -139,15 +142,19 @@ async def redecide_request(tx: Transaction, request_id: str, decision: DecisionR
     return True
 
 
-async def mark_told(tx: Transaction, request_id: str) -> RequestRecord | None:
+async def mark_told(tx: Transaction, request_id: str, outcome: str | None = None) -> RequestRecord | None:
+    """The attendee was told `outcome` (by default the current one). Told an outcome that has changed
+    since, the request stays among the untold: the newer outcome still has to reach them."""
     record = await get_request(tx.conn, request_id)
     if record is None:
         return None
-    if record.told_outcome != record.outcome:
+    told = outcome or record.outcome
+    if record.told_outcome != told:
         await tx.conn.execute(
-            "UPDATE certificate_requests SET told_outcome = outcome WHERE id = ?", (request_id,)
+            "UPDATE certificate_requests SET told_outcome = ?, notified_at = ? WHERE id = ?",
+            (told, tx.now, request_id),
         )
-        await tx.record("request.notified", f"request:{request_id}", {"outcome": record.outcome})
+        await tx.record("request.notified", f"request:{request_id}", {"outcome": told})
     return await get_request(tx.conn, request_id)
 
 
@@ -182,16 +189,17 @@ async def list_requests(
 
 
 async def open_requests_near(
-    db: aiosqlite.Connection, date: dt.date, rejected_since: str
+    db: aiosqlite.Connection, date: dt.date, rejected_since: str | None = None
 ) -> list[RequestRecord]:
     """Requests a new session or list on `date` may change: pending ones dated within a day of it,
-    and ones rejected since `rejected_since` (a corrected list can turn a refusal into a certificate)."""
+    and, for a new list, ones rejected since `rejected_since` (a corrected list can turn a refusal
+    into a certificate)."""
     first, last = (date - dt.timedelta(days=1)).isoformat(), (date + dt.timedelta(days=1)).isoformat()
     rows = await db.execute_fetchall(
         "SELECT * FROM certificate_requests WHERE outcome = 'pending' AND date BETWEEN ? AND ?"
         " UNION SELECT * FROM certificate_requests WHERE outcome = 'rejected' AND date BETWEEN ? AND ?"
         " AND decided_at >= ? ORDER BY created_at",
-        (first, last, first, last, rejected_since),
+        (first, last, first, last, rejected_since or "9999"),
     )
     return [_record(r) for r in rows]
 

@@ -173,6 +173,22 @@ async def submit_list(tx: Transaction, session_id: str, rows: list[ListRow]) -> 
     return version
 
 
+async def lists_awaiting_redecision(db: aiosqlite.Connection) -> list[tuple[str, int, dt.date]]:
+    """(session id, version, session date) of list versions whose re-decisions have not finished."""
+    rows = await db.execute_fetchall(
+        "SELECT v.session_id, v.version, s.date FROM list_versions v JOIN sessions s ON s.id = v.session_id"
+        " WHERE v.redecided_at IS NULL ORDER BY v.submitted_at"
+    )
+    return [(r["session_id"], r["version"], dt.date.fromisoformat(r["date"])) for r in rows]
+
+
+async def mark_list_redecided(tx: Transaction, session_id: str, version: int) -> None:
+    await tx.conn.execute(
+        "UPDATE list_versions SET redecided_at = ? WHERE session_id = ? AND version = ?",
+        (tx.now, session_id, version),
+    )
+
+
 async def list_version(db: aiosqlite.Connection, session_id: str, version: int) -> ListVersion | None:
     head = await db.execute_fetchall(
         "SELECT * FROM list_versions WHERE session_id = ? AND version = ?", (session_id, version)

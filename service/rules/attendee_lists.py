@@ -1,11 +1,12 @@
 """Rules an attendee list must keep before it is stored."""
 
+import unicodedata
 from collections.abc import Sequence
 
 
 def email_key(email: str) -> str:
-    """Emails compare case-insensitively after trimming (SPEC §3)."""
-    return email.strip().casefold()
+    """Emails compare case-insensitively after trimming (SPEC §3), in one Unicode spelling (NFC)."""
+    return unicodedata.normalize("NFC", email.strip()).lower()
 
 
 def duplicate_email_rows(emails: Sequence[str]) -> list[tuple[int, int]]:

@@ -38,18 +38,26 @@ def _allowed_edits(length: int) -> int:
 
 
 def _score_one(query: list[str], facilitator: list[str]) -> int:
-    if not query or not facilitator:
+    initials = [t for t in query if len(t) == 1]
+    words = [t for t in query if len(t) > 1]
+    # "S. Lee", "Jane D.": an initial must agree with a part of the name, and then strengthens it.
+    if not words or not facilitator or not all(any(f[0] == i for f in facilitator) for i in initials):
         return NONE
-    if query == facilitator or sorted(query) == sorted(facilitator):
+    if words == facilitator or sorted(words) == sorted(facilitator):
         return EXACT
-    if len(query) >= 2:
-        joined, target = " ".join(query), " ".join(facilitator)
+    if len(words) >= 2:
+        joined, target = " ".join(words), " ".join(facilitator)
         if DamerauLevenshtein.distance(joined, target) <= _allowed_edits(len(target)):
             return CLOSE
-        if all(t in facilitator for t in query):
+        if all(t in facilitator for t in words):
             return CLOSE
-        return NONE
-    (token,) = query
+        # "Samuel Lee" for Sam Lee: one part fits, as a first name or surname alone would.
+        return min(PART, max(_score_word(t, facilitator) for t in words))
+    score = _score_word(words[0], facilitator)
+    return CLOSE if initials and score == PART else score
+
+
+def _score_word(token: str, facilitator: list[str]) -> int:
     if token in facilitator:
         return PART
     if len(token) >= 4 and any(

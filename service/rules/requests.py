@@ -123,12 +123,6 @@ def _corrected_since_revocation(held: HeldCertificate, session: SessionFacts) ->
     )
 
 
-def _meant_by_list(sessions: list[SessionFacts]) -> list[SessionFacts]:
-    """Sessions whose list gives this attendee a certificate; failing that, ones they earned then lost."""
-    eligible = [s for s in sessions if session_standing(s) is None]
-    return eligible or [s for s in sessions if session_standing(s) is Reason.REVOKED]
-
-
 def _action_for(session: SessionFacts) -> Action:
     held, entry = session.certificate, session.entry
     if held is None:
@@ -176,15 +170,35 @@ def _pick(request: RequestFacts, meant: list[SessionFacts]) -> Decision:
 def _explain(sessions: list[SessionFacts]) -> Decision:
     """None of these sessions gives a certificate: say why, hopefully first.
 
-    Sessions whose list names the attendee explain best. A session still waiting for its list
-    keeps the request pending: refusing now could cost someone a certificate they earned.
+    Sessions whose list names the attendee explain best. A session still waiting for its list keeps
+    the request pending: refusing now could cost someone a certificate they earned. A hub session
+    explains only when it is the only kind there is (SPEC §3: "the only matching session is hub").
     """
     on_list = [s for s in sessions if s.entry is not None]
     pool = on_list or sessions
     waiting = [s for s in pool if session_standing(s) is Reason.LIST_NOT_SUBMITTED]
     if waiting:
         return _decide_for(waiting[0])
-    return min((_decide_for(s) for s in pool), key=lambda d: REASON_ORDER.index(d.reason))
+    central = [s for s in pool if s.level == "central"] or pool
+    return min((_decide_for(s) for s in central), key=lambda d: REASON_ORDER.index(d.reason))
+
+
+def _eligible(sessions: list[SessionFacts]) -> list[SessionFacts]:
+    return [s for s in sessions if session_standing(s) is None]
+
+
+def _exact_sessions_meant(request: RequestFacts, exact: list[SessionFacts]) -> list[SessionFacts]:
+    """The sessions of the exact date the request can mean when the attendee is eligible in none.
+
+    With a name: the sessions it names, else those whose list has the attendee. Without one: those
+    whose list has the attendee, and central sessions still waiting for a list (it may have them).
+    """
+    on_list = [s for s in exact if s.entry is not None]
+    if request.facilitator:
+        named = [s for s in _narrow(request, exact) if _names_match(request, s)]
+        return named or on_list
+    waiting = [s for s in exact if s.level == "central" and s.list_version is None]
+    return on_list or waiting
 
 
 def no_session_outcome(date: dt.date, today: dt.date) -> Outcome:
@@ -201,26 +215,17 @@ def decide_request(request: RequestFacts, sessions: list[SessionFacts], today: d
     `today` is the UTC date.
     """
     exact = [s for s in sessions if s.date == request.date]
-    # Online sessions cross time zones: a date one day off matches through the list (the date line).
+    if eligible := _eligible(exact):
+        return _pick(request, eligible)
+    if meant := _exact_sessions_meant(request, exact):
+        return _explain(meant)
+    # Online sessions cross time zones: a date one day off matches through the list (the date line),
+    # when no session of the exact date can be meant.
     adjacent = [s for s in sessions if abs((s.date - request.date).days) == 1 and s.delivery == "online"]
-    on_list_exact = [s for s in exact if s.entry is not None]
-
-    meant = _meant_by_list(exact)
-    if meant:
-        return _pick(request, meant)
-    meant_across = _meant_by_list(adjacent)
-    if meant_across and not on_list_exact:
-        return _pick(request, meant_across)
-
-    if request.facilitator:
-        named = [s for s in _narrow(request, exact) if _names_match(request, s)]
-        if named:
-            return _explain(named)
-    if on_list_exact:
-        return _explain(on_list_exact)
-    on_list_across = [s for s in adjacent if s.entry is not None]
-    if on_list_across:
-        return _explain(on_list_across)
+    if eligible := _eligible(adjacent):
+        return _pick(request, eligible)
+    if on_list := [s for s in adjacent if s.entry is not None]:
+        return _explain(on_list)
     if not request.facilitator and exact:
         return _explain(_narrow(request, exact))
     return Decision(outcome=no_session_outcome(request.date, today), reason=Reason.NO_SESSION)

@@ -5,6 +5,7 @@ bytes depend on the host it was rendered on.
 """
 
 import datetime as dt
+import unicodedata
 from collections.abc import Sequence
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -39,3 +40,9 @@ def join_names(names: Sequence[str]) -> str:
     if len(names) <= 1:
         return "".join(names)
     return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def clean_text(value: str) -> str:
+    """One spelling per text: Unicode NFC (a name typed on a Mac and on Windows is the same name) and
+    single spaces."""
+    return " ".join(unicodedata.normalize("NFC", value).split())
