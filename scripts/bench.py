@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import email.message
+import email.utils
 import importlib.util
 import json
+import mailbox
 import os
 import platform
 import secrets
@@ -65,6 +68,7 @@ class Options:
     engine: str
     json_path: Path | None
     keep: bool
+    intake_messages: int
 
 
 # --- the server -----------------------------------------------------------------------------------
@@ -172,12 +176,13 @@ class Attendee:
     facilitator: str
 
 
-def seed(server: Server, client: httpx.Client, count: int, list_size: int) -> list[Attendee]:
-    """Sessions (central, on the last days) with lists of eligible attendees, all through the API."""
+def seed(server: Server, client: httpx.Client, count: int, list_size: int, first: int = 0) -> list[Attendee]:
+    """Sessions (central, on the last days) with lists of eligible attendees, all through the API;
+    `first` numbers the attendees (and the sessions' days) on from an earlier seeding."""
     admin = {"Authorization": f"Bearer {server.admin_token}"}
     today = dt.datetime.now(dt.UTC).date()
     attendees: list[Attendee] = []
-    session_index = 0
+    session_index = -(-first // list_size)
     while len(attendees) < count:
         date = (today - dt.timedelta(days=2 + session_index)).isoformat()
         facilitators = FACILITATORS[session_index % len(FACILITATORS)]
@@ -197,7 +202,7 @@ def seed(server: Server, client: httpx.Client, count: int, list_size: int) -> li
         _expect(created, 201, "create a session")
         rows = []
         for _ in range(min(list_size, count - len(attendees))):
-            i = len(attendees)
+            i = first + len(attendees)
             name = f"{GIVEN[i % len(GIVEN)]} {FAMILY[(i // len(GIVEN)) % len(FAMILY)]} {i:04d}"
             email = f"attendee.{i:05d}@example.org"
             rows.append({"name": name, "email": email, "core_trained": True, "full_participation": True})
@@ -452,6 +457,59 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}%"
 
 
+# --- intake ---------------------------------------------------------------------------------------
+
+_REQUESTS = (
+    "Hello,\n\nCould I please have my certificate of attendance for the co-reflection on {day} with "
+    "{facilitator}?\n\nThank you,\n{name}\n",
+    "Hi there! I attended {facilitator}'s session on {day}. Please send me the certificate for my "
+    "state certification.\n\nBest,\n{name}\n",
+)
+
+
+def _request_email(person: Attendee, number: int) -> bytes:
+    day = dt.date.fromisoformat(person.date)
+    message = email.message.EmailMessage()
+    message["From"] = email.utils.formataddr((person.name, person.email))
+    message["To"] = "info@ipscentral.test"
+    message["Subject"] = "Certificate of attendance"
+    message["Date"] = email.utils.format_datetime(dt.datetime.combine(day, dt.time(21), dt.UTC))
+    message["Message-ID"] = f"<bench-{number}@mail.example.org>"
+    text = _REQUESTS[number % len(_REQUESTS)].format(
+        day=f"{day.day} {day:%B}", facilitator=person.facilitator, name=person.name
+    )
+    message.set_content(text)
+    if number % 3 == 0:
+        message.add_alternative(f"<div dir=ltr><p>{text}</p></div>", subtype="html")
+    return message.as_bytes()
+
+
+def measure_intake(
+    server: Server, intake_token: str, people: list[Attendee], workdir: Path
+) -> dict[str, Any]:
+    """The intake over a Maildir of request emails, each from an eligible attendee, into an outbox."""
+    maildir, outbox = mailbox.Maildir(workdir / "inbox", create=True), workdir / "outbox"
+    for number, person in enumerate(people):
+        maildir.add(mailbox.MaildirMessage(_request_email(person, number)))
+    command = [
+        sys.executable, str(ROOT / "scripts" / "intake.py"), "--api", server.url, "--token", intake_token,
+        "--maildir", str(workdir / "inbox"), "--outbox", str(outbox), "--from", "info@ipscentral.test",
+        "--state", str(workdir / "intake-state.sqlite3"), "--once",
+    ]  # fmt: skip
+    started = time.perf_counter()
+    done = subprocess.run(command, env=server.env, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"the intake failed:\n{done.stderr[-2000:]}")
+    replies = list((outbox / "new").iterdir())
+    with_pdf = sum(b"certificate-CL-" in path.read_bytes() for path in replies)
+    if len(replies) != len(people) or with_pdf != len(people):
+        raise RuntimeError(
+            f"{len(replies)} replies, {with_pdf} with a certificate, for {len(people)} requests"
+        )
+    return {"messages": len(people), "seconds": seconds, "per_second": len(people) / seconds}
+
+
 def report(facts: dict[str, Any], options: Options, issuance: dict[str, Any], verify: dict[str, Any]) -> None:
     engine = verify["engine"]
     engine_text = (
@@ -581,6 +639,9 @@ def parse_args(argv: list[str] | None) -> Options:
         default="auto",
         help="load generator: wrk when installed (auto), or the built-in asyncio client",
     )
+    parser.add_argument(
+        "--intake-messages", type=int, help="request emails the intake handles, Maildir to outbox (1000)"
+    )
     parser.add_argument("--quick", action="store_true", help="60 certificates, 3 s loads: under a minute")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary database and server log")
@@ -606,6 +667,7 @@ def parse_args(argv: list[str] | None) -> Options:
         engine=engine,
         json_path=args.json,
         keep=args.keep,
+        intake_messages=pick(args.intake_messages, 1000, 200),
     )
     if options.certificates < 1 or options.warmup_certificates < 0 or options.list_size < 1:
         parser.error("--certificates must be at least 1, --warmup-certificates at least 0")
@@ -630,6 +692,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"issuing {total} certificates …", file=sys.stderr)
         issuance, paths = measure_issuance(server, intake_token, people, options.warmup_certificates)
         verify = measure_verification(server, paths, options)
+        print(f"seeding {options.intake_messages} more attendees, then the intake …", file=sys.stderr)
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            writers = seed(server, client, options.intake_messages, options.list_size, first=total)
+        intake = measure_intake(server, intake_token, writers, workdir)
     finally:
         server.stop()
         if options.keep:
@@ -639,6 +705,11 @@ def main(argv: list[str] | None = None) -> int:
                 path.unlink() if path.is_file() else path.rmdir()
             workdir.rmdir()
     report(facts, options, issuance, verify)
+    print(
+        f"3. Intake: {intake['messages']} request emails, Maildir -> live service -> outbox, one intake "
+        f"process: {intake['seconds']:.1f} s, {intake['per_second']:.1f} messages per second"
+    )
+    print(f"   target: >= 20 messages per second: {'MET' if intake['per_second'] >= 20 else 'MISSED'}")
     if options.json_path is not None:
         document = {
             "machine": facts,
@@ -652,6 +723,7 @@ def main(argv: list[str] | None = None) -> int:
             },
             "issuance": issuance,
             "verification": verify,
+            "intake": intake,
         }
         options.json_path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
         print(f"wrote {options.json_path}", file=sys.stderr)
