@@ -1,6 +1,11 @@
 """The email intake end to end: a Maildir of real messages, the live service, replies in an outbox."""
 
+import mailbox
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,7 +23,7 @@ from tests.intake_harness import (
 )
 from tests.intake_world import INTAKE_ADDRESS
 from tests.pdf_tools import pdf_text
-from tests.support import LiveServer
+from tests.support import ROOT, LiveServer
 
 SAMPLES = DATA / "samples"
 
@@ -204,3 +209,25 @@ def test_certificates_go_to_the_list_address_never_to_reply_to(world):
     assert run(world).returncode == 0
     (reply,) = replies_in(world["outbox"])
     assert reply["To"] == "aroha@example.nz"
+
+
+def test_polling_answers_new_mail_and_stops_cleanly_on_sigterm(world):
+    command = [
+        sys.executable, str(ROOT / "scripts" / "intake.py"), "--api", world["server"].url, "--token", world["token"],
+        "--maildir", str(world["maildir"]), "--outbox", str(world["outbox"]), "--from", INTAKE_ADDRESS,
+        "--state", str(world["state"]), "--interval", "0.2",
+    ]  # fmt: skip
+    mailbox.Maildir(world["maildir"], create=True)
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1)
+        deliver_sample(world, "01-plain-request.eml")
+        deadline = time.monotonic() + 30
+        while not replies_in(world["outbox"]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(replies_in(world["outbox"])) == 1
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr

@@ -8,8 +8,9 @@ traceback, never a password or token.
 import argparse
 import logging
 import os
+import signal
 import sys
-import time
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -107,12 +108,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not host or not port.isdigit():
             parser.error("--smtp must be HOST:PORT, e.g. smtp.example.org:587")
         smtp = (host, int(port))
+    stopping = threading.Event()
+    # A service manager stops the intake with SIGTERM: finish the pass under way (a message between
+    # its reply and its record would be answered twice), then exit.
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
         while True:
             report = _one_pass(args, token, smtp)
             if args.once:
                 return 0 if report.retry == 0 else 1
-            time.sleep(args.interval)
+            if stopping.wait(args.interval):
+                return 0
     except KeyboardInterrupt:
         return 130
 
