@@ -22,6 +22,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     issuer_name: str
     timezone: str
     public_rate_limit: int
+    # Full participation (SPEC §6): joined at most this late, left at most this early, away at most this
+    # long in between, in minutes.
+    max_late_minutes: int = 15
+    max_early_minutes: int = 10
+    max_away_minutes: int = 10
 
 
 class SettingsError(Exception):
@@ -90,6 +95,15 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     if not rate.isdigit():
         raise SettingsError(f"CERTLEDGER_PUBLIC_RATE_LIMIT={rate!r} must be a whole number (0 = off)")
 
+    participation = {
+        name: _minutes(env, variable, default)
+        for name, variable, default in (
+            ("max_late_minutes", "CERTLEDGER_MAX_LATE_MINUTES", 15),
+            ("max_early_minutes", "CERTLEDGER_MAX_EARLY_MINUTES", 10),
+            ("max_away_minutes", "CERTLEDGER_MAX_AWAY_MINUTES", 10),
+        )
+    }
+
     base_url = (env.get("CERTLEDGER_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
     if not base_url.startswith(("http://", "https://")):
         raise SettingsError(f"CERTLEDGER_BASE_URL={base_url!r} must start with http:// or https://")
@@ -103,4 +117,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         issuer_name=env.get("CERTLEDGER_ISSUER_NAME") or "IPS Central",
         timezone=timezone,
         public_rate_limit=int(rate),
+        **participation,
     )
+
+
+def _minutes(env: dict[str, str], variable: str, default: int) -> int:
+    value = env.get(variable, str(default)).strip()
+    if not value.isdigit() or int(value) > 240:
+        raise SettingsError(f"{variable}={value!r} must be a whole number of minutes (0 to 240)")
+    return int(value)
