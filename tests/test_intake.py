@@ -1,6 +1,8 @@
 """The email intake end to end: a Maildir of real messages, the live service, replies in an outbox."""
 
+import fcntl
 import mailbox
+import os
 import shutil
 import signal
 import subprocess
@@ -231,3 +233,76 @@ def test_polling_answers_new_mail_and_stops_cleanly_on_sigterm(world):
         _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
     assert "Traceback" not in stderr
+
+
+def test_hostile_messages_never_stop_the_others(world):
+    for path in sorted((DATA / "hostile").glob("*.eml")):
+        deliver(world["maildir"], path.read_bytes())
+    good = deliver_sample(world, "01-plain-request.eml")
+    done = run(world)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert state_of(world["maildir"])[good] == "cur:S"
+    assert "<CAF1aroha0001@mail.example.nz>" in by_request(replies_in(world["outbox"]))
+
+
+def test_a_wrong_token_loses_nothing(world):
+    key = deliver_sample(world, "01-plain-request.eml")
+    wrong = run_intake(world["server"], "cl_not-a-token", world["maildir"], world["outbox"], world["state"])
+    assert wrong.returncode == 1 and "token" in wrong.stderr
+    assert state_of(world["maildir"])[key] == "new" and replies_in(world["outbox"]) == []
+    assert run(world).returncode == 0
+    assert len(replies_in(world["outbox"])) == 1
+
+
+def test_a_reply_to_our_certificate_email_goes_to_staff(world):
+    deliver_sample(world, "01-plain-request.eml")
+    assert run(world).returncode == 0
+    (certificate,) = replies_in(world["outbox"])
+    thanks = (
+        "From: Aroha Ngata <aroha@example.nz>\r\nTo: info@ipscentral.test\r\n"
+        f"Subject: Re: Certificate for co-reflection\r\nDate: Fri, 06 Mar 2026 10:00:00 +1300\r\n"
+        f"Message-ID: <aroha-thanks@example.nz>\r\nIn-Reply-To: {certificate['Message-ID']}\r\n"
+        f"References: <CAF1aroha0001@mail.example.nz> {certificate['Message-ID']}\r\n\r\n"
+        "Got it, thank you! Could you spell my name Aroha Ngata-Smith please? It's for the 4 March one.\r\n"
+    ).encode()
+    key = deliver(world["maildir"], thanks)
+    assert run(world).returncode == 0
+    assert len(replies_in(world["outbox"])) == 1
+    assert state_of(world["maildir"])[key] == "new"
+
+
+def test_different_requests_from_one_sender_are_each_explained(world):
+    for n, (day, facilitator) in enumerate([("4 March", "Jane Doe"), ("25 March", "Jane Smith")]):
+        raw = (
+            f"From: Pat Stranger <pat@example.org>\r\nTo: info@ipscentral.test\r\nSubject: Certificate\r\n"
+            f"Date: Thu, 26 Mar 2026 09:0{n}:00 -0400\r\nMessage-ID: <pat-{n}@example.org>\r\n\r\n"
+            f"Could I please have my certificate for the co-reflection on {day} with {facilitator}?\r\n"
+        ).encode()
+        deliver(world["maildir"], raw)
+    assert run(world).returncode == 0
+    assert set(by_request(replies_in(world["outbox"]))) == {"<pat-0@example.org>", "<pat-1@example.org>"}
+
+
+def test_the_state_lives_with_the_maildir_and_one_intake_works_it_at_a_time(world):
+    deliver_sample(world, "01-plain-request.eml")
+    without_state = [
+        sys.executable, str(ROOT / "scripts" / "intake.py"), "--api", world["server"].url, "--token",
+        world["token"], "--maildir", str(world["maildir"]), "--outbox", str(world["outbox"]),
+        "--from", INTAKE_ADDRESS, "--once",
+    ]  # fmt: skip
+    elsewhere = world["maildir"].parent / "elsewhere"
+    elsewhere.mkdir()
+    for _ in range(2):
+        done = subprocess.run(without_state, cwd=elsewhere, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+    assert len(replies_in(world["outbox"])) == 1
+    state = world["maildir"] / ".certledger-intake.sqlite3"
+    assert state.exists()
+    lock = os.open(f"{state}.lock", os.O_RDWR)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        busy = subprocess.run(without_state, cwd=elsewhere, capture_output=True, text=True, timeout=120)
+    finally:
+        os.close(lock)
+    assert busy.returncode == 1 and "another intake" in busy.stderr

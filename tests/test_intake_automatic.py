@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from service.intake.automatic import automatic_reason
+from service.intake.automatic import automatic_reason, looks_automatic
 from service.intake.message import read_message
 
 OWN = frozenset({"info@ipscentral.test"})
@@ -29,10 +29,6 @@ def message(headers: str = "", sender: str = "Aroha <aroha@example.nz>", subject
         ("", "MAILER-DAEMON@mx.example.org", None),
         ("", "postmaster@example.org", None),
         ("", "IPS Central <info@ipscentral.test>", None),
-        ("", None, "Automatic reply: Certificate"),
-        ("", None, "Abwesenheitsnotiz: Zertifikat"),
-        ("", None, "Réponse automatique : certificat"),
-        ("", None, "Undeliverable: Certificate"),
         ("Content-Type: multipart/report; report-type=delivery-status; boundary=x\r\n", None, None),
     ],
 )
@@ -52,3 +48,26 @@ def test_machine_mail_is_recognised(headers, sender, subject):
 )
 def test_a_person_writing_is_not_mistaken_for_a_machine(headers):
     assert automatic_reason(message(headers), OWN) is None
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Automatic reply: Certificate",
+        "Abwesenheitsnotiz: Zertifikat",
+        "Réponse automatique : certificat",
+        "Undeliverable: Certificate",
+        "I am away until 16 March",
+        "Read: Your certificate",
+        "Accepted: Co-reflection",
+        "[Ticket #4411] Certificate",
+    ],
+)
+def test_subjects_that_only_look_automatic_are_a_guess_not_a_verdict(subject):
+    looks = message(subject=subject)
+    assert automatic_reason(looks, OWN) is None
+    assert looks_automatic(looks)
+
+
+def test_a_person_writing_about_an_absence_is_not_a_machine():
+    assert not looks_automatic(message(subject="Absence on 4 March - can I still get a certificate?"))

@@ -41,7 +41,7 @@ def email(body: str, subject: str = "Hello", headers: str = ""):
     ],
 )
 def test_requests(subject, body):
-    assert understand(email(body, subject), replying_to_us=False).is_request
+    assert understand(email(body, subject)).is_request
 
 
 @pytest.mark.parametrize(
@@ -57,13 +57,13 @@ def test_requests(subject, body):
     ],
 )
 def test_not_requests_are_left_for_staff(subject, body):
-    assert not understand(email(body, subject), replying_to_us=False).is_request
+    assert not understand(email(body, subject)).is_request
 
 
 def test_a_reply_to_our_question_with_only_a_date_is_a_request():
     message = email("It was the 04.03.2026 evening session.", subject="Re: your email")
-    assert understand(message, replying_to_us=True).is_request
-    assert not understand(message, replying_to_us=False).is_request
+    assert understand(message, "question").is_request
+    assert not understand(message).is_request
 
 
 @pytest.mark.parametrize(
@@ -78,14 +78,14 @@ def test_a_reply_to_our_question_with_only_a_date_is_a_request():
     ],
 )
 def test_resolving_against_the_sessions_of_the_date(body, facilitator, start_time):
-    understood = understand(email(body), replying_to_us=False)
+    understood = understand(email(body))
     resolved = resolve(understood, body, sessions_on)
     assert resolved.date == dt.date(2026, 3, 4)
     assert (resolved.facilitator, resolved.start_time) == (facilitator, start_time)
 
 
 def test_day_and_month_are_decided_by_the_sessions():
-    understood = understand(email("Certificate please for 4/3 with Jane"), replying_to_us=False)
+    understood = understand(email("Certificate please for 4/3 with Jane"))
     assert resolve(understood, "Certificate please for 4/3 with Jane", sessions_on).date == dt.date(
         2026, 3, 4
     )
@@ -99,5 +99,5 @@ def test_day_and_month_are_decided_by_the_sessions():
     ],
 )
 def test_what_is_missing_is_asked_for(body, missing):
-    understood = understand(email(body, "Certificate"), replying_to_us=False)
+    understood = understand(email(body, "Certificate"))
     assert resolve(understood, body, sessions_on).missing == missing

@@ -6,6 +6,8 @@ traceback, never a password or token.
 """
 
 import argparse
+import email.utils
+import hashlib
 import logging
 import os
 import signal
@@ -14,12 +16,12 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from service.intake.client import Api
+from service.intake.client import Api, ApiMisconfigured
 from service.intake.mailboxes import MailboxError, open_mailbox
 from service.intake.oauth import OAuthError
 from service.intake.replies import Replies, Sender
 from service.intake.run import Intake, PassReport
-from service.intake.state import IntakeState
+from service.intake.state import IntakeState, StateError
 from service.intake.transport import Transport, TransportError, outbox_transport, smtp_transport
 
 log = logging.getLogger("certledger.intake")
@@ -73,10 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--state",
         type=Path,
-        default=Path(os.environ.get("CERTLEDGER_INTAKE_STATE", "./data/intake-state.sqlite3")),
+        default=os.environ.get("CERTLEDGER_INTAKE_STATE"),
         metavar="PATH",
-        help="what the intake remembers between runs (default: CERTLEDGER_INTAKE_STATE or "
-        "./data/intake-state.sqlite3)",
+        help="what the intake remembers between runs (default: CERTLEDGER_INTAKE_STATE, else "
+        "<maildir>/.certledger-intake.sqlite3 for a Maildir, or a file per IMAP mailbox under "
+        "$XDG_STATE_HOME/certledger or ~/.local/state/certledger)",
     )
     parser.add_argument(
         "--interval",
@@ -97,11 +100,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    # One line per message: the HTTP client's own request lines would add several.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     token = args.token or os.environ.get("CERTLEDGER_INTAKE_TOKEN")
     if not token:
         parser.error("give an intake token with --token or CERTLEDGER_INTAKE_TOKEN")
-    if "@" not in args.from_address:
-        parser.error("--from must be an email address")
+    _, from_address = email.utils.parseaddr(args.from_address)
+    if "@" not in from_address or any(c.isspace() for c in from_address):
+        parser.error("--from must be an email address, e.g. info@ipscentral.example")
+    args.from_address = from_address.lower()
+    if args.state is None:
+        args.state = default_state_path(args.maildir, args.imap)
     smtp = None
     if args.smtp:
         host, _, port = args.smtp.rpartition(":")
@@ -123,10 +132,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def default_state_path(maildir: Path | None, imap_url: str | None) -> Path:
+    """The state belongs to the mailbox, not to the directory the intake happens to be started in: a
+    second mailbox must not share the first one's memory, and a lost state means answering again."""
+    if maildir is not None:
+        # A dot-file in the Maildir's top folder: mail readers look only in new/, cur/ and tmp/.
+        return maildir / ".certledger-intake.sqlite3"
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "certledger"
+    digest = hashlib.sha256((imap_url or "").encode()).hexdigest()[:16]
+    return base / f"intake-{digest}.sqlite3"
+
+
 def _one_pass(args: argparse.Namespace, token: str, smtp: tuple[str, int] | None) -> PassReport:
     """Fresh connections each pass: XOAUTH2 tokens expire within the hour."""
     xoauth2 = args.auth == "xoauth2"
-    state = IntakeState(args.state)
+    try:
+        state = IntakeState(args.state)
+    except StateError as exc:
+        log.error("%s", exc)
+        return PassReport(retry=1)
     api = Api(args.api, token)
     mailbox = transport = None
     try:
@@ -145,7 +169,8 @@ def _one_pass(args: argparse.Namespace, token: str, smtp: tuple[str, int] | None
             replies=Replies(Sender(address=args.from_address, issuer=args.issuer)),
             own_addresses=frozenset({args.from_address.lower()}),
         )
-        report = intake.run_once()
+        with state.exclusive():
+            report = intake.run_once()
         log.info(
             "pass done: %d answered, %d follow-ups, %d left for staff, %d automatic, %d quiet, %d to retry",
             report.answered,
@@ -156,7 +181,7 @@ def _one_pass(args: argparse.Namespace, token: str, smtp: tuple[str, int] | None
             report.retry,
         )
         return report
-    except (MailboxError, TransportError, OAuthError) as exc:
+    except (MailboxError, TransportError, OAuthError, ApiMisconfigured, StateError) as exc:
         log.error("%s; nothing was lost, the next run tries again", exc)
         return PassReport(retry=1)
     finally:

@@ -15,7 +15,12 @@ class ApiUnavailable(Exception):
 
 
 class ApiRefused(Exception):
-    """The API refused the call (4xx other than 429): the intake sent something it should not have."""
+    """The API refused this one call (422, 409): something in this message it cannot take."""
+
+
+class ApiMisconfigured(Exception):
+    """The API refuses the intake itself (401, 403, 404: a wrong token or --api): no message can be
+    handled until the operator fixes it, and none may be counted as handled meanwhile."""
 
 
 class Api:
@@ -37,8 +42,13 @@ class Api:
             raise ApiUnavailable(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
         if response.status_code >= 500 or response.status_code == 429:
             raise ApiUnavailable(f"{method} {url}: HTTP {response.status_code}")
+        if response.status_code in (401, 403, 404):
+            raise ApiMisconfigured(
+                f"the API at {self._http.base_url} answered {method} {url} with HTTP {response.status_code}:"
+                " check --api and the intake token"
+            )
         if response.status_code >= 400:
-            detail = response.text[:300]
+            detail = " ".join(response.text[:300].split())
             raise ApiRefused(f"{method} {url}: HTTP {response.status_code}: {detail}")
         return response
 

@@ -76,7 +76,8 @@ _MONTH_DAY = re.compile(
 _DAY_MONTH = re.compile(
     _NAMED_DAY
     + r"(?<![\w.,/:])(?:the\s+)?(?P<day>\d{1,2})(?:(?:st|nd|rd|th|er|º|ª)?\s+|\.\s*)(?:(?:of|de)\s+)?"
-    rf"(?P<month>{_alternation(_ALL_MONTHS)})\b\.?(?:,?\s+(?:de\s+)?(?P<year>{_YEAR}))?",
+    # "4 Mar 26" is the 4th of March 2026, not "Mar 26": a two-digit year right after the month belongs to it.
+    rf"(?P<month>{_alternation(_ALL_MONTHS)})\b\.?(?:,?\s+(?:de\s+)?(?P<year>{_YEAR}|'?\d\d\b(?![:.,/]\d)))?",
     re.IGNORECASE,
 )
 _ISO = re.compile(

@@ -43,8 +43,13 @@ class MailItem(msgspec.Struct, frozen=True):
     raw: bytes  # the whole message as received
 
 
+# Given a message's header block (at least its Message-ID line), whether the caller already knows it and
+# needs no more than that: the whole message is then not read (a busy shared inbox holds thousands).
+Skip = Callable[[bytes], bool]
+
+
 class Mailbox(Protocol):
-    def messages(self) -> Iterator[MailItem]:
+    def messages(self, skip: Skip | None = None) -> Iterator[MailItem]:
         """Every candidate, seen by staff or not; reading changes nothing."""
         ...
 
@@ -93,7 +98,7 @@ class MaildirMailbox:
             raise MailboxError(f"{path} is not a Maildir (it needs the folders new/ and cur/)")
         self._last_seen: dict[str, Path] = {}  # where messages() last found each key: saves a scan
 
-    def messages(self) -> Iterator[MailItem]:
+    def messages(self, skip: Skip | None = None) -> Iterator[MailItem]:
         found = sorted(
             (_unique_part(entry.name), Path(entry.path))
             for folder in (self._new, self._cur)
@@ -104,6 +109,9 @@ class MaildirMailbox:
             if "T" in _flags(path.name):  # trashed by a mail client, waiting to be purged
                 continue
             try:
+                if skip is not None and skip(_header_block(path)):
+                    self._last_seen[key] = path
+                    continue
                 raw = path.read_bytes()
             except FileNotFoundError:  # moved or deleted by someone else since the scan
                 continue
@@ -153,6 +161,16 @@ class MaildirMailbox:
                 return [entry for entry in entries if not entry.name.startswith(".")]
         except OSError as exc:
             raise MailboxError(f"cannot read the Maildir folder {folder}: {exc.strerror}") from None
+
+
+def _header_block(path: Path, limit: int = 65536) -> bytes:
+    """The message's headers: the bytes up to the first empty line (or the first 64 KiB)."""
+    with path.open("rb") as handle:
+        head = handle.read(limit)
+    for end in (b"\r\n\r\n", b"\n\n"):
+        if (at := head.find(end)) >= 0:
+            return head[: at + len(end)]
+    return head
 
 
 def _unique_part(name: str) -> str:
@@ -232,13 +250,21 @@ class ImapMailbox:
         """Connect, sign in and select the mailbox now (otherwise the first call does)."""
         self._call(lambda connection: None)
 
-    def messages(self) -> Iterator[MailItem]:
+    def messages(self, skip: Skip | None = None) -> Iterator[MailItem]:
         since = dt.date.today() - dt.timedelta(days=self._since_days)
         uids = self._call(lambda connection: _search_since(connection, since))
+        if skip is not None:
+            # Message-IDs first (a few dozen bytes each), whole messages only for the ones not yet known.
+            wanted = []
+            for start in range(0, len(uids), FETCH_BATCH * 8):
+                chunk = uids[start : start + FETCH_BATCH * 8]
+                headers = self._guarded(lambda chunk=chunk: _fetch(self._open(), chunk, _HEADERS_ITEM))
+                wanted.extend(uid for uid in chunk if uid in headers and not skip(headers[uid]))
+            uids = wanted
         for start in range(0, len(uids), FETCH_BATCH):
             batch = uids[start : start + FETCH_BATCH]
             # No retry here: a connection lost mid-way ends this pass; the caller reads again next time.
-            bodies = self._guarded(lambda batch=batch: _fetch_bodies(self._open(), batch))
+            bodies = self._guarded(lambda batch=batch: _fetch(self._open(), batch, _BODY_ITEM))
             for uid in batch:
                 if uid in bodies:  # absent: expunged since the search
                     yield MailItem(key=str(uid), raw=bodies[uid])
@@ -389,14 +415,20 @@ def _search_since(connection: imaplib.IMAP4, since: dt.date) -> list[int]:
 _UID = re.compile(rb"\bUID (\d+)")
 
 
-def _fetch_bodies(connection: imaplib.IMAP4, uids: list[int]) -> dict[int, bytes]:
-    """The whole messages by UID; BODY.PEEK[] so that reading does not set \\Seen."""
-    data = _check(connection.uid("FETCH", ",".join(map(str, uids)), "(BODY.PEEK[])"))
+_BODY_ITEM = ("(BODY.PEEK[])", b"BODY[]")
+_HEADERS_ITEM = ("(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])", b"BODY[HEADER.FIELDS")
+
+
+def _fetch(connection: imaplib.IMAP4, uids: list[int], item: tuple[str, bytes]) -> dict[int, bytes]:
+    """A part of each message by UID (the whole of it, or its Message-ID header); BODY.PEEK so that
+    reading does not set \\Seen."""
+    request, answer = item
+    data = _check(connection.uid("FETCH", ",".join(map(str, uids)), request))
     bodies: dict[int, bytes] = {}
     # imaplib gives (b'7 (UID 12 BODY[] {n}', literal) then b')' per message; a server may put UID after
     # the literal, and unsolicited FETCH responses (flags changed by staff) carry no literal at all.
     for index, part in enumerate(data):
-        if not (isinstance(part, tuple) and b"BODY[]" in part[0]):
+        if not (isinstance(part, tuple) and answer in part[0]):
             continue
         match = _UID.search(part[0])
         if match is None and index + 1 < len(data) and isinstance(data[index + 1], bytes):

@@ -13,7 +13,7 @@ import email.parser
 import email.policy
 import email.utils
 import hashlib
-import html
+import html.parser
 import re
 from email.message import EmailMessage, Message
 
@@ -47,7 +47,6 @@ _AUTOMATION_HEADERS = (
     "return-path",
     "list-id",
     "list-unsubscribe",
-    "x-auto-response-suppress",
     "x-ms-exchange-generated-message-source",
     "x-failed-recipients",
 )
@@ -78,6 +77,13 @@ def read_message(raw: bytes, received: dt.datetime) -> IncomingMessage:
     )
 
 
+def header_message_id(header: bytes) -> str | None:
+    """The Message-ID from a header block alone, when it has a usable one."""
+    headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(header)
+    value = _header(headers, "message-id").strip()
+    return value if _MSG_ID.fullmatch(value) else None
+
+
 def message_id_of(raw: bytes) -> str:
     """The Message-ID without parsing the body: enough to know whether a message was handled."""
     headers = email.parser.BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
@@ -98,31 +104,44 @@ def _header(message: Message, name: str) -> str:
 
 
 def _address(value: str) -> tuple[str, str]:
+    """(display name, address); an address that could smuggle a header line (CR, LF, an encoded word)
+    or is not one at all counts as none."""
     name, address = email.utils.parseaddr(value)
-    return name.strip(), address.strip().lower()
+    address = address.strip().lower()
+    if "@" not in address or any(c in address for c in "\r\n\x00 ") or "=?" in address:
+        address = ""
+    return " ".join(name.split()), address
+
+
+_MSG_ID = re.compile(r"<[^<>\s\x00-\x1f\x7f]{1,250}>")
 
 
 def _message_id(message: Message, raw: bytes) -> str:
+    """The Message-ID when it is one (it is copied into replies' headers and the log); otherwise one
+    derived from the bytes: the same message is the same message (NOTES.md, dedup)."""
     value = _header(message, "message-id").strip()
-    if value:
+    if _MSG_ID.fullmatch(value):
         return value
-    # No Message-ID: the same bytes are the same message (NOTES.md, dedup).
-    return f"<sha256-{hashlib.sha256(raw).hexdigest()}@certledger.invalid>"
+    return f"<sha256-{hashlib.sha256(raw).hexdigest()[:40]}@certledger.invalid>"
 
 
 def _sent(message: Message, received: dt.datetime) -> dt.datetime:
+    """The Date header; the time of reading when it is missing, broken, or later than that (a clock
+    set wrong must not move "March 4" into a future year)."""
     try:
         sent = email.utils.parsedate_to_datetime(_header(message, "date"))
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return received
     if sent is None:
         return received
-    return sent if sent.tzinfo is not None else sent.replace(tzinfo=dt.UTC)
+    sent = sent if sent.tzinfo is not None else sent.replace(tzinfo=dt.UTC)
+    return sent if sent <= received else received
 
 
 def _references(message: Message) -> tuple[str, ...]:
-    ids = f"{_header(message, 'in-reply-to')} {_header(message, 'references')}"
-    return tuple(dict.fromkeys(re.findall(r"<[^<>\s]+>", ids)))
+    """The thread, oldest first: References, then In-Reply-To when References lacks it."""
+    ids = f"{_header(message, 'references')} {_header(message, 'in-reply-to')}"
+    return tuple(dict.fromkeys(_MSG_ID.findall(ids)))
 
 
 def _readable_body(message: EmailMessage) -> tuple[str, list[str]]:
@@ -137,6 +156,9 @@ def _readable_body(message: EmailMessage) -> tuple[str, list[str]]:
                     forwarded = inner.get_body(preferencelist=("plain", "html"))
                     if forwarded is not None:
                         attached.append(_part_text(forwarded))
+    if body is None and not message.is_multipart() and message.get_content_maintype() != "message":
+        # Broken MIME (a multipart type without its boundary): the bytes are still what was written.
+        body = message
     return (_part_text(body) if body is not None else ""), [a for a in attached if a.strip()]
 
 
@@ -145,7 +167,9 @@ def _part_text(part: Message) -> str:
     if not isinstance(payload, bytes):
         return ""
     text = _decode(payload, part.get_content_charset())
-    return html_to_text(text) if part.get_content_type() == "text/html" else text
+    text = html_to_text(text) if part.get_content_subtype() == "html" else text
+    # A request is a few lines; a body of megabytes must not make every regex below slow.
+    return text[:MAX_TEXT]
 
 
 def _decode(payload: bytes, charset: str | None) -> str:
@@ -155,27 +179,81 @@ def _decode(payload: bytes, charset: str | None) -> str:
             continue
         try:
             return payload.decode(candidate)
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, ValueError):  # ValueError: a charset name with a NUL in it, for one
             continue
     return payload.decode("latin-1")
 
 
-_BLOCK = re.compile(r"<\s*(br|/p|/div|/li|/tr|/h[1-6]|p|div|li|tr|blockquote|/blockquote)\b[^>]*>", re.I)
-_DROP = re.compile(r"<\s*(script|style|head)\b.*?<\s*/\s*\1\s*>", re.I | re.S)
-_QUOTE_BLOCK = re.compile(r"<\s*blockquote\b.*?<\s*/\s*blockquote\s*>", re.I | re.S)
-_TAG = re.compile(r"<[^>]+>")
+_BLOCKS = frozenset(
+    {
+        "br",
+        "p",
+        "div",
+        "li",
+        "tr",
+        "table",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "ul",
+        "ol",
+        "hr",
+    }
+)
+_HIDDEN = frozenset({"script", "style", "head", "title"})
+MAX_TEXT = 100_000
+
+
+class _TextOf(html.parser.HTMLParser):
+    """HTML as the lines a reader sees, in one linear pass; text inside <blockquote> becomes "> "
+    lines so quote trimming finds it, however deeply quotes nest and whether or not tags close."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lines: list[list[str]] = [[]]
+        self.quoted: list[bool] = [False]
+        self.depth = 0
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        if tag in _HIDDEN:
+            self.hidden += 1
+        elif tag in _BLOCKS:
+            self._break()
+            if tag == "blockquote":
+                self.depth += 1
+                self.quoted[-1] = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HIDDEN:
+            self.hidden = max(0, self.hidden - 1)
+        elif tag in _BLOCKS:
+            if tag == "blockquote":
+                self.depth = max(0, self.depth - 1)
+            self._break()
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.lines[-1].append(data)
+
+    def _break(self) -> None:
+        self.lines.append([])
+        self.quoted.append(self.depth > 0)
+
+    def text(self) -> str:
+        rendered = []
+        for parts, quoted in zip(self.lines, self.quoted, strict=True):
+            line = " ".join("".join(parts).replace("\xa0", " ").split())
+            rendered.append(f"> {line}" if quoted and line else line)
+        return re.sub(r"\n{3,}", "\n\n", "\n".join(rendered)).strip()
 
 
 def html_to_text(markup: str) -> str:
-    """HTML as the lines a reader sees; quoted blocks become "> " lines so quote trimming finds them."""
-
-    def quoted(match: re.Match[str]) -> str:
-        inner = html_to_text(match.group(0)[match.group(0).index(">") + 1 : match.group(0).rindex("<")])
-        return "\n" + "\n".join(f"> {line}" for line in inner.splitlines()) + "\n"
-
-    markup = _DROP.sub(" ", markup)
-    markup = _QUOTE_BLOCK.sub(quoted, markup)
-    markup = _BLOCK.sub("\n", markup)
-    text = html.unescape(_TAG.sub("", markup)).replace("\xa0", " ")
-    lines = [" ".join(line.split()) for line in text.splitlines()]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    parser = _TextOf()
+    parser.feed(markup[: MAX_TEXT * 5])
+    parser.close()
+    return parser.text()

@@ -30,9 +30,13 @@ _SEPARATOR = re.compile(
     r"|_{20,})\s*$",
     re.IGNORECASE,
 )
-_HEADER_FROM = re.compile(r"^\s*\**(From|Von|De|Da|Van)\s*:\**\s*\S", re.IGNORECASE)
+_HEADER_FROM = re.compile(
+    r"^\s*\**(From|Von|De|Da|Van|Från|Fra|Od|Lähettäjä|Afzender)\s*:\**\s*\S", re.IGNORECASE
+)
 _HEADER_NEXT = re.compile(
-    r"^\s*\**(Sent|Date|Gesendet|Datum|Envoyé|Enviado|Inviato|Verzonden|To|An|À|Para|A|Subject|Betreff|Objet|Asunto|Oggetto)\s*:",
+    r"^\s*\**(Sent|Date|Gesendet|Datum|Envoyé|Enviado|Inviato|Verzonden|Skickat|Sendt|Wysłano|Lähetetty|"
+    r"To|An|À|Para|A|Aan|Till|Til|Do|Vastaanottaja|Subject|Betreff|Objet|Asunto|Oggetto|Onderwerp|Ämne|"
+    r"Emne|Temat|Aihe|Cc)\s*:",
     re.IGNORECASE,
 )
 _FORWARDED = re.compile(
@@ -47,6 +51,7 @@ _MOBILE_FOOTER = re.compile(
 )
 _SIGN_OFF = re.compile(
     r"^\s*(thanks?( you)?( so much)?|many thanks|thank you( very much)?|best( wishes| regards)?|"
+    r"with (gratitude|thanks|appreciation|love|care)|gratefully|in gratitude|respectfully|"
     r"kind regards|regards|warm(est)? regards|warmly|cheers|sincerely|yours( truly| sincerely)?|"
     r"take care|in peace|blessings|ngā mihi( nui)?|nga mihi|gracias|saludos|un abrazo|merci|cordialement|"
     r"bien à vous|grüße|viele grüße|liebe grüße|mit freundlichen grüßen|obrigad[oa]|abraços|grazie|"
@@ -65,12 +70,19 @@ def split_body(body: str) -> Parts:
     lines = body.replace("\r\n", "\n").split("\n")
     forwarded_at = next((i for i, line in enumerate(lines) if _FORWARDED.match(line)), None)
     head = lines if forwarded_at is None else lines[:forwarded_at]
-    forwarded = "" if forwarded_at is None else "\n".join(lines[forwarded_at + 1 :])
-    return Parts(new="\n".join(_trim_signature(_before_quote(head))).strip(), forwarded=forwarded.strip())
+    forwarded = [] if forwarded_at is None else _without_header_block(lines[forwarded_at + 1 :])
+    return Parts(
+        new="\n".join(_trim_signature(_before_quote(head))).strip(), forwarded="\n".join(forwarded).strip()
+    )
 
 
-def new_text(body: str) -> str:
-    return split_body(body).new
+def _without_header_block(lines: list[str]) -> list[str]:
+    """A forward starts with the forwarded message's From/Date/Subject/To: its Date is when it was
+    written, not the session."""
+    body = list(lines)
+    while body and (not body[0].strip() or _HEADER_FROM.match(body[0]) or _HEADER_NEXT.match(body[0])):
+        body.pop(0)
+    return body
 
 
 def _before_quote(lines: list[str]) -> list[str]:

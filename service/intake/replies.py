@@ -11,6 +11,7 @@ import datetime as dt
 import email.policy
 import email.utils
 import hashlib
+import re
 from email.message import EmailMessage
 
 import jinja2
@@ -18,7 +19,6 @@ import msgspec
 
 from service.intake.state import Thread
 from service.resources import templates_dir
-from service.rules.wording import long_date
 
 _ADVICE = {
     "not_on_list": "Certificates are sent only to the address on the attendee list. If you registered "
@@ -29,11 +29,11 @@ _ADVICE = {
     "record of attendance it offers.",
 }
 _WANTED = {
-    ("date",): ("the date of the session", "the co-reflection on 4 March 2026"),
-    ("facilitator",): ("the name of the facilitator", "the session with Jane Doe"),
+    ("date",): ("the date of the session", "the co-reflection on 14 February 2026"),
+    ("facilitator",): ("the name of the facilitator", "the session with Alex Example"),
     ("date", "facilitator"): (
         "the date of the session and the name of its facilitator",
-        "the co-reflection on 4 March 2026 with Jane Doe",
+        "the co-reflection on 14 February 2026 with Alex Example",
     ),
 }
 
@@ -62,31 +62,29 @@ class Replies:
             keep_trailing_newline=True,
         )
 
-    def certificate(
-        self, thread: Thread, to: str, greeting_name: str, certificate: dict, pdf: bytes, kind: str
-    ) -> Reply:
+    def certificate(self, thread: Thread, greeting_name: str, answer: dict, pdf: bytes, kind: str) -> Reply:
+        """The certificate goes to the address the list has (the request's From), never a Reply-To."""
+        certificate = answer["certificate"]
         filename = f"certificate-{certificate['serial']}.pdf"
         context = {
-            "session": f"the co-reflection session on {long_date(dt.date.fromisoformat(certificate['session_date']))}",
+            "message": answer["message"],
             "filename": filename,
             "holder_name": certificate["holder_name"],
             "verify_url": certificate["verify_url"],
         }
+        to = thread.sender
         message = self._compose(thread, to, greeting_name, "certificate", context, kind)
         message.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename)
         return Reply(message=message, recipients=[to])
 
-    def explanation(
-        self, thread: Thread, to: str, greeting_name: str, text: str, reason: str | None, kind: str
-    ) -> Reply:
-        context = {"message": text, "advice": _ADVICE.get(reason or "")}
+    def explanation(self, thread: Thread, greeting_name: str, answer: dict, kind: str) -> Reply:
+        context = {"message": answer["message"], "advice": _ADVICE.get(answer["reason"] or "")}
+        to = thread.reply_to
         return Reply(
             message=self._compose(thread, to, greeting_name, "explanation", context, kind), recipients=[to]
         )
 
-    def question(
-        self, thread: Thread, to: str, greeting_name: str, missing: tuple[str, ...], kind: str
-    ) -> Reply:
+    def question(self, thread: Thread, greeting_name: str, missing: tuple[str, ...], kind: str) -> Reply:
         wanted, example = _WANTED[missing]
         missing_sentence = {
             ("date",): "We could not find the date of your session in your message.",
@@ -97,6 +95,7 @@ class Replies:
             ): "We could not find the date of your session or its facilitator in your message.",
         }[missing]
         context = {"wanted": wanted, "example": example, "missing_sentence": missing_sentence}
+        to = thread.reply_to
         return Reply(
             message=self._compose(thread, to, greeting_name, "question", context, kind), recipients=[to]
         )
@@ -115,7 +114,7 @@ class Replies:
         message["To"] = to
         message["Subject"] = _reply_subject(thread.subject)
         message["Date"] = email.utils.format_datetime(dt.datetime.now(dt.UTC))
-        message["Message-ID"] = reply_message_id(thread.message_id, kind, self._sender.address)
+        message["Message-ID"] = reply_message_id(thread.message_id, template, kind, self._sender.address)
         message["In-Reply-To"] = thread.message_id
         message["References"] = " ".join(dict.fromkeys([*thread.references, thread.message_id]))
         message["Auto-Submitted"] = "auto-replied"
@@ -127,17 +126,33 @@ class Replies:
         return message
 
 
-def reply_message_id(original: str, kind: str, from_address: str) -> str:
-    """The same request and kind of reply always get the same Message-ID."""
+def reply_message_id(original: str, template: str, kind: str, from_address: str) -> str:
+    """The same request and kind of reply always get the same Message-ID; its first letter says what
+    the reply was, so that an answer to it is read in that light (see answered)."""
     digest = hashlib.sha256(f"{original}|{kind}".encode()).hexdigest()[:32]
     domain = from_address.rpartition("@")[2] or "certledger.invalid"
-    return f"<certledger.{digest}@{domain}>"
+    return f"<certledger.{template[0]}.{digest}@{domain}>"
+
+
+_OURS = re.compile(r"<certledger\.([cqe])\.[0-9a-f]{32}@")
+_TEMPLATES = {"c": "certificate", "q": "question", "e": "explanation"}
+
+
+def answered(references: tuple[str, ...]) -> str | None:
+    """What the intake's email this message replies to was ("question", "certificate", "explanation")."""
+    for reference in reversed(references):
+        if found := _OURS.match(reference):
+            return _TEMPLATES[found.group(1)]
+    return None
+
+
+_PREFIXES = re.compile(r"^\s*((re|aw|sv|vs|antw|rif|res|r|odp|vá|ynt)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 
 
 def _reply_subject(subject: str) -> str:
-    if not subject:
-        return "Your certificate of attendance"
-    return subject if subject.lower().startswith("re:") else f"Re: {subject}"
+    """ "Re: " once, whatever the sender's client put there ("AW:", "SV:", "RES:"…)."""
+    bare = _PREFIXES.sub("", subject).strip()
+    return f"Re: {bare}" if bare else "Your certificate of attendance"
 
 
 def _display_name(display_name: str) -> str:

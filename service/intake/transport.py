@@ -28,7 +28,12 @@ Security = Literal["plain", "starttls", "ssl"]
 
 
 class TransportError(Exception):
-    """A reply could not be sent; the message is a sentence for the operator."""
+    """A reply could not be sent; the message is a sentence for the operator. `permanent`: the server
+    refused this reply for good (a 5xx for its recipient or content); trying again will not help."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 class Transport(Protocol):
@@ -127,16 +132,24 @@ class SmtpTransport:
             # from_addr="" is the null reverse-path: smtplib sends MAIL FROM:<>.
             refused = connection.send_message(message, from_addr="", to_addrs=recipients)
         except smtplib.SMTPRecipientsRefused as exc:
-            raise TransportError(f"{self.server} refused {_refusals(exc.recipients)}") from None
+            permanent = all(code >= 500 for code, _ in exc.recipients.values())
+            raise TransportError(
+                f"{self.server} refused {_refusals(exc.recipients)}", permanent=permanent
+            ) from None
         except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
             # smtplib already reset the transaction: the connection stays usable for the next reply.
-            raise TransportError(f"{self.server} refused the message: {_reply(exc)}") from None
+            raise TransportError(
+                f"{self.server} refused the message: {_reply(exc)}", permanent=exc.smtp_code >= 500
+            ) from None
         except (smtplib.SMTPException, OSError, UnicodeError) as exc:
             self._drop()
             raise TransportError(self._describe(exc)) from None
         if refused:
-            # Accepted for some, refused for others: say so rather than pretend it went out.
-            raise TransportError(f"{self.server} refused {_refusals(refused)} (the others were sent)")
+            # Accepted for some, refused for others: say so rather than pretend it went out (our replies
+            # have one recipient, so this is permanent for the ones refused).
+            raise TransportError(
+                f"{self.server} refused {_refusals(refused)} (the others were sent)", permanent=True
+            )
 
     def close(self) -> None:
         connection, self._connection = self._connection, None

@@ -18,12 +18,12 @@ from rapidfuzz.distance import DamerauLevenshtein
 
 from service.intake.dates import DateMention, find_dates
 from service.intake.message import IncomingMessage
-from service.rules.names import NONE, fold, name_score
+from service.rules.names import CLOSE, NONE, fold, name_score
 
 _CERTIFICATE = re.compile(
     r"\b(certificates?|certs?|certificados?|certificats?|zertifikat|bescheinigung|teilnahmebestätigung|"
-    r"attestato|attestation|certificazione|comprovante|proof of (attendance|participation)|ceus?|"
-    r"contact hours|ce hours|continuing education)\b",
+    r"attestato|attestation|certificazione|comprovante|constancia|proof of (attendance|participation)|"
+    r"ceus?|contact hours|ce hours|continuing education|\w*bescheinigung)\b",
     re.IGNORECASE,
 )
 _INTENT = re.compile(
@@ -32,7 +32,8 @@ _INTENT = re.compile(
     r"ha(ven|sn)['\u2019]?t (received|gotten|arrived)|have not (received|gotten)|did(n['\u2019]?t| not) (get|receive)|"
     r"still waiting|not received|i am writing|i['\u2019]m writing|asking for|looking for my|"
     r"podr[ií]an?|quisiera|solicito|me gustar[ií]a|pourr(iez|ais)|je voudrais|könnten sie|ich bitte|"
-    r"hätte gerne|gostaria|poderia|vorrei|potreste)\b",
+    r"hätte gerne|gostaria|poderia|vorrei|potreste|por favor|necesito|preciso|bitte|brauche|"
+    r"s['\u2019]il vous pla[iî]t|svp|j['\u2019]ai besoin|per favore|ho bisogno)\b",
     re.IGNORECASE,
 )
 # Messages staff must read themselves, even when they mention certificates and dates.
@@ -41,7 +42,11 @@ _FOR_STAFF = re.compile(
     r"correct(ion)?( of| to)? (my|the) name|typo in my name|incorrect name|change (my|the) name|"
     r"\bcomplain|\bcomplaint|disappointed|unacceptable|\bunsubscribe|remove me from|"
     r"\binvoice|\brefund|\bbilling|\breceipt\b|\bcharged\b|become a facilitator|facilitator training|"
-    r"train(ing)? to facilitate|\b(upload|submit|send)\w*\s+(you\s+)?(the|my|our)\s+(attendee\s+|attendance\s+)?list)",
+    r"train(ing)? to facilitate|\b(upload|submit|send)\w*\s+(you\s+)?(the|my|our)\s+(attendee\s+|attendance\s+)?list|"
+    # Someone else's certificate, a board checking one, a refusal of one, a re-issue: a person decides.
+    r"\b(her|his|their|our)\s+(certificates?|certs?)\b|my colleague|on behalf of|\beveryone\b|all (the )?attendees|"
+    r"\b(do not|don['\u2019]?t|no need to)\s+send|\bverif(y|ying|ication)\b|legal name|\bre-?issue|"
+    r"should (be|read|say)\b|\bcancel|link (does not|doesn['\u2019]?t|is not|isn['\u2019]?t) work)",
     re.IGNORECASE,
 )
 _GRATITUDE = re.compile(
@@ -82,7 +87,14 @@ _NOT_NAMES = frozenset(
 )
 _CLOCK = re.compile(r"\b(\d{1,2})(?:[:h](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)", re.IGNORECASE)
 _CLOCK_24 = re.compile(r"\b([01]?\d|2[0-3])[:h]([0-5]\d)\b(?!\s*(am|pm|a\.m\.|p\.m\.))", re.IGNORECASE)
-_PART_OF_DAY = re.compile(r"\b(morning|afternoon|evening|night|tonight|lunch(time)?|noon)\b", re.IGNORECASE)
+# A part of the day only when it is about the session ("the morning session", "the evening one"):
+# "Good morning!" says nothing about which session.
+_PART_OF_DAY = re.compile(
+    r"\b(morning|afternoon|evening|night|lunch(?:time)?|noon)\s+(?:session|one|group|co-?reflection|meeting|class)"
+    r"|\b(?:session|one|group|co-?reflection|meeting)\s+(?:in\s+the\s+|this\s+|that\s+|at\s+)?"
+    r"(morning|afternoon|evening|night|lunch(?:time)?|noon)\b",
+    re.IGNORECASE,
+)
 _DAY_PARTS = {
     "morning": (0, 12),
     "noon": (11, 14),
@@ -95,6 +107,7 @@ _DAY_PARTS = {
 }
 
 SessionsOn = Callable[[dt.date], Sequence[dict[str, Any]]]
+_MAX_READINGS = 6  # each costs up to three lookups of a day's sessions
 
 
 class Understanding(msgspec.Struct, frozen=True, kw_only=True):
@@ -109,40 +122,68 @@ class Resolved(msgspec.Struct, frozen=True, kw_only=True):
     date: dt.date | None
     facilitator: str | None
     start_time: str | None
-    missing: tuple[str, ...]  # what to ask the attendee for: ("date",) or ("date", "facilitator")
+    missing: tuple[str, ...] = ()  # what to ask the attendee for: ("date",) or ("date", "facilitator")
+    left_because: str | None = None  # a person must read it after all (several sessions, a facilitator)
 
 
-def understand(message: IncomingMessage, replying_to_us: bool) -> Understanding:
+def understand(message: IncomingMessage, answering: str | None = None) -> Understanding:
+    """`answering`: what our email this one replies to was ("question", "certificate", "explanation"),
+    or None when it replies to none of ours."""
     text = message.text
     everything = f"{message.subject}\n{text}"
+    if answering is not None and answering != "question":
+        # A reply to a certificate or an explanation is a thank-you, a correction, a complaint or a
+        # question about it: a person answers those.
+        return Understanding(is_request=False, left_because=f"a reply to our {answering}")
     if _FOR_STAFF.search(everything):
         return Understanding(
             is_request=False, left_because="a correction, complaint or other matter for staff"
         )
-    mentions = _mentions(message)
+    in_text = _session_dates(find_dates(text, message.sent), text)
     has_certificate = bool(_CERTIFICATE.search(everything))
     has_intent = bool(_INTENT.search(everything))
     if _GRATITUDE.search(text) and not has_intent:
         return Understanding(is_request=False, left_because="a thank-you")
-    text_has_date = bool(find_dates(text, message.sent))
     # A certificate and a date in passing ("attendees asked me about their certificates for 9 March")
-    # is not yet a request: it takes words of asking, a subject about a certificate, or a reply to us.
+    # is not yet a request: it takes words of asking, a subject about a certificate, or an answer to
+    # the question we asked.
     subject_asks = bool(_CERTIFICATE.search(message.subject))
-    asks = has_certificate and (has_intent or (text_has_date and subject_asks) or replying_to_us)
-    answers_us = replying_to_us and (text_has_date or _CUE.search(text) is not None)
+    asks = has_certificate and (has_intent or (bool(in_text) and subject_asks))
+    answers_us = answering == "question" and (bool(in_text) or _CUE.search(text) is not None)
     if not (asks or answers_us):
         return Understanding(is_request=False, left_because="not a certificate request")
     return Understanding(
-        is_request=True, mentions=mentions, name_hint=_name_hint(text), time_hint=_time_hint(text)
+        is_request=True,
+        mentions=tuple(in_text) or _mentions_elsewhere(message),
+        name_hint=_name_hint(text),
+        time_hint=_time_hint(text),
     )
 
 
-def _mentions(message: IncomingMessage) -> tuple[DateMention, ...]:
-    for source in (message.text, message.subject, message.forwarded):
-        found = find_dates(source, message.sent)
+def _mentions_elsewhere(message: IncomingMessage) -> tuple[DateMention, ...]:
+    for source in (message.subject, message.forwarded):
+        found = _session_dates(find_dates(source, message.sent), source)
         if found:
             return tuple(found)
     return ()
+
+
+# Dates that say when someone is away or back, or bound a range, are not the session's.
+_AWAY_BEFORE = re.compile(
+    r"\b(until|till|from|back on|back|returning|return on|closed|away|out of (the )?office|vacation|"
+    r"holiday|leave|since|due|deadline|expires?)\W*$|\d\s*(-|\u2013|to|until|till)\s*$",
+    re.IGNORECASE,
+)
+_RANGE_AFTER = re.compile(r"^\s*(-|\u2013|to|until|till)\s*\d", re.IGNORECASE)
+
+
+def _session_dates(mentions: list[DateMention], text: str) -> list[DateMention]:
+    return [
+        m
+        for m in mentions
+        if not _AWAY_BEFORE.search(text, max(0, m.start - 30), m.start)
+        and not _RANGE_AFTER.match(text, m.start + len(m.text))
+    ]
 
 
 def _name_hint(text: str) -> str | None:
@@ -160,25 +201,63 @@ def _time_hint(text: str) -> str | None:
     if clock := _CLOCK_24.search(text):
         return f"{int(clock.group(1)):02d}:{clock.group(2)}"
     if part := _PART_OF_DAY.search(text):
-        return part.group(1).lower()
+        return (part.group(1) or part.group(2)).lower().removesuffix("time")
     return None
 
 
-def resolve(understanding: Understanding, text: str, sessions_on: SessionsOn) -> Resolved:
-    """Turn what was written into what to ask the API, using the sessions of the dates mentioned."""
-    readings = list(dict.fromkeys(d for m in understanding.mentions for d in m.readings))
-    if not readings:
+def resolve(
+    understanding: Understanding, text: str, sessions_on: SessionsOn, sender_name: str = ""
+) -> Resolved:
+    """Turn what was written into what to ask the API, using the sessions of the dates mentioned.
+
+    Each date read (both readings of "3/4", every date mentioned) is ranked: a session on that very day
+    first, then one a day off (time zones), and among those the ones whose facilitator the text names.
+    Two dates that rank alike are two sessions or an unsettled day and month: a person reads it.
+    """
+    # A date written out ("4 March", "3/4") says more than a weekday or "yesterday" in a signature.
+    strengths: dict[dt.date, int] = {}
+    for mention in understanding.mentions:
+        strength = 2 if any(c.isdigit() for c in mention.text) else 1
+        for reading in mention.readings:
+            strengths[reading] = max(strengths.get(reading, 0), strength)
+    if not strengths:
         missing = ("date",) if understanding.name_hint else ("date", "facilitator")
         return Resolved(date=None, facilitator=understanding.name_hint, start_time=None, missing=missing)
-    date = next((d for d in readings if _sessions_near(sessions_on, d)), readings[0])
-    nearby = _sessions_near(sessions_on, date)
-    facilitator = _facilitator_in(text, nearby) or understanding.name_hint
-    return Resolved(
-        date=date,
-        facilitator=facilitator,
-        start_time=_start_time(understanding.time_hint, [s for s in nearby if s["date"] == date.isoformat()]),
-        missing=(),
+    ranked = sorted(
+        (
+            (*_rank(sessions_on, day, text, understanding.name_hint), strength, -order, day)
+            for order, (day, strength) in enumerate(list(strengths.items())[:_MAX_READINGS])
+        ),
+        reverse=True,
     )
+    best, date = ranked[0][:3], ranked[0][4]
+    if best[0] > 0 and len(ranked) > 1 and ranked[1][:3] == best:
+        return Resolved(
+            date=None, facilitator=None, start_time=None, left_because="it names several sessions"
+        )
+    nearby = _sessions_near(sessions_on, date)
+    if sender_name and any(name_score(sender_name, s["facilitators"]) >= CLOSE for s in nearby):
+        return Resolved(date=None, facilitator=None, start_time=None, left_because="a facilitator writing")
+    facilitator = _facilitator_in(text, nearby) or understanding.name_hint
+    on_the_day = [s for s in nearby if s["date"] == date.isoformat()]
+    start_time = _start_time(understanding.time_hint, on_the_day)
+    if start_time is not None and facilitator is not None:
+        # A time that points away from the session the name fits best is the weaker clue.
+        timed = [s for s in on_the_day if s.get("start_time") == start_time]
+        best_anywhere = max((name_score(facilitator, s["facilitators"]) for s in on_the_day), default=NONE)
+        if max((name_score(facilitator, s["facilitators"]) for s in timed), default=NONE) < best_anywhere:
+            start_time = None
+    return Resolved(date=date, facilitator=facilitator, start_time=start_time)
+
+
+def _rank(sessions_on: SessionsOn, date: dt.date, text: str, name_hint: str | None) -> tuple[int, int]:
+    """(2 for a session that day, 1 for one a day off, 0 for none; 1 when the text names its facilitator)."""
+    exact = list(sessions_on(date))
+    nearby = _sessions_near(sessions_on, date)
+    where = 2 if exact else 1 if nearby else 0
+    named = _facilitator_in(text, nearby) or name_hint
+    fits = bool(named) and any(name_score(named, s["facilitators"]) > NONE for s in nearby)
+    return where, int(fits)
 
 
 def _sessions_near(sessions_on: SessionsOn, date: dt.date) -> list[dict[str, Any]]:
