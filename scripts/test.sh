@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debian_packages=(poppler-utils zbar-tools sqlite3 dovecot-imapd)
+debian_packages=(poppler-utils zbar-tools sqlite3 dovecot-imapd chromium ghostscript)
 missing=()
 for pkg in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

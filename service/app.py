@@ -17,7 +17,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from service.api import certificates, health, requests, sessions, verification
+from service.api import certificates, health, pdf_check, reports, requests, sessions, verification
 from service.api.auth import BearerTokenMiddleware
 from service.api.middleware import RateLimiter, add_security_headers, public_rate_limit
 from service.api.problems import check_api_request, handle_problem
@@ -26,6 +26,7 @@ from service.certificates.links import LinkSigner
 from service.certificates.renderer import PdfRenderer
 from service.desk import CertificateDesk, utc_clock
 from service.ledger.database import Ledger, UntilChanged
+from service.portal.router import portal_router
 from service.resources import templates_dir
 from service.settings import Settings, load_settings
 
@@ -75,7 +76,7 @@ def create_app(
 ) -> Litestar:
     """The app; `render_processes=0` renders PDFs in a thread, `clock` lets tests move time."""
     settings = settings or load_settings()
-    ledger = Ledger(settings.db_path, settings.ledger_key)
+    ledger = Ledger(settings.db_path, settings.ledger_key, settings.max_page_count)
     signer = LinkSigner(settings.secret_keys, settings.base_url)
     renderer = PdfRenderer(render_processes)
     desk = CertificateDesk(ledger, signer, renderer, settings.issuer_name, clock)
@@ -99,14 +100,14 @@ def create_app(
 
     public = Router(
         "/",
-        route_handlers=verification.routes,
+        route_handlers=[*verification.routes, *pdf_check.routes],
         middleware=[public_rate_limit(RateLimiter(settings.public_rate_limit))]
         if settings.public_rate_limit
         else [],
     )
     api = Router(
         "/api/v1",
-        route_handlers=[*sessions.routes, *requests.routes, *certificates.routes],
+        route_handlers=[*sessions.routes, *reports.routes, *requests.routes, *certificates.routes],
         middleware=[BearerTokenMiddleware],
         before_request=check_api_request,
         security=[{"bearer": []}],
@@ -116,6 +117,7 @@ def create_app(
             *health.routes,
             api,
             public,
+            portal_router(),
             create_static_files_router(
                 path="/static", directories=[templates_dir() / "static"], include_in_schema=False
             ),

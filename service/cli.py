@@ -1,14 +1,20 @@
-"""The certledger command: serve the API, and the staff's tools on the ledger (tokens, revocation)."""
+"""The certledger command: serve the API, and the staff's tools on the ledger (tokens, revocation, export)."""
 
 import argparse
 import asyncio
+import datetime as dt
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 
 from service.certificates.links import normalize_serial
+from service.ledger.audit import AuditReport, audit
+from service.ledger.backup import BackupError, backup
 from service.ledger.certificates import revoke_certificate
 from service.ledger.database import Ledger, LedgerUnavailable
+from service.ledger.exports import AttendanceRow, attendance, organizations
 from service.ledger.tokens import LEVELS, ROLES, create_token, list_tokens, revoke_token
+from service.portal.export import attendance_csv
 from service.rules.wording import clean_text
 from service.settings import Settings, SettingsError, load_settings
 
@@ -104,6 +110,57 @@ def _revoke(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_with_ledger(settings, job))
 
 
+def _export_date(value: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if len(value) == 10 else None
+    except ValueError:
+        return None
+
+
+def _export(args: argparse.Namespace, settings: Settings) -> int:
+    """The portal's CSV (service/portal/export.py), to stdout or a file."""
+    organization = clean_text(args.organization)
+    first, last = _export_date(args.first), _export_date(args.last)
+    for flag, value, day in (("--from", args.first, first), ("--to", args.last, last)):
+        if day is None:
+            print(f"certledger: {flag} {value!r} is not a date; write it as YYYY-MM-DD", file=sys.stderr)
+            return 2
+    assert first is not None and last is not None
+    if not organization:
+        print("certledger: --organization must name the contracting organization", file=sys.stderr)
+        return 2
+    if first > last:
+        print(f"certledger: --from {first} is after --to {last}; nothing to export", file=sys.stderr)
+        return 2
+    found: list[AttendanceRow] = []
+    known: list[str] = []
+
+    async def job(ledger: Ledger) -> int:
+        async with ledger.read() as db:
+            found.extend(await attendance(db, organization, first, last))
+            known.extend(await organizations(db))
+        return 0
+
+    asyncio.run(_with_ledger(settings, job))
+    data = attendance_csv(found)
+    if args.output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        try:
+            Path(args.output).write_bytes(data)
+        except OSError as exc:
+            print(f"certledger: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+    sessions = len({r.session_id for r in found})
+    note = f"{len(found)} row{'s' * (len(found) != 1)} from {sessions} session{'s' * (sessions != 1)}"
+    if not found:
+        note += f" (no session of {organization!r} with a list from {first} to {last}"
+        note += f"; organizations known: {', '.join(known)})" if known else ")"
+    print(f"certledger: {note}" + (f", written to {args.output}" if args.output else ""), file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="certledger",
@@ -142,7 +199,75 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("serial")
     revoke.add_argument("--reason", required=True, help="why; shown on the verification page")
     revoke.set_defaults(run=_revoke)
+
+    export = commands.add_parser(
+        "export",
+        help="export attendance and certificates of an organization's sessions as CSV",
+        description="One CSV row per attendee per session of the organization dated --from to --to "
+        "(inclusive): the latest list's attendees with their certificate's serial, status and issue "
+        "time; the same file as the portal's staff export. UTF-8 with a byte-order mark.",
+    )
+    export.add_argument(
+        "--organization", required=True, help="contracting organization (capitals do not matter)"
+    )
+    export.add_argument(
+        "--from", dest="first", required=True, metavar="YYYY-MM-DD", help="first session date"
+    )
+    export.add_argument("--to", dest="last", required=True, metavar="YYYY-MM-DD", help="last session date")
+    export.add_argument("--output", metavar="PATH", help="write the CSV here instead of to standard output")
+    export.set_defaults(run=_export)
+
+    audit_command = commands.add_parser(
+        "audit",
+        help="check the ledger proves itself: the keyed event chain, state against events, PDF digests",
+        description="Checks the keyed hash chain of events (with CERTLEDGER_LEDGER_KEY), that every "
+        "session, list version, certificate, revocation, request and token agrees with its events, and "
+        "every stored PDF's digest. Prints the first problem and exits 1; exits 0 when all holds.",
+    )
+    audit_command.set_defaults(run=_audit)
+
+    backup_command = commands.add_parser(
+        "backup",
+        help="an online, integrity-checked copy of the database (keys are configuration: not in it)",
+        description="Copies the database while the service runs (one consistent moment), checks the copy "
+        "and only then gives it the name PATH. Back up CERTLEDGER_SECRET_KEYS and CERTLEDGER_LEDGER_KEY "
+        "apart: without them no certificate verifies and the chain cannot be checked.",
+    )
+    backup_command.add_argument(
+        "path", type=Path, metavar="PATH", help="the new backup file (must not exist)"
+    )
+    backup_command.set_defaults(run=_backup)
     return parser
+
+
+def _audit(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.db_path.exists():
+        print(f"certledger: there is no database at {settings.db_path} (CERTLEDGER_DB)", file=sys.stderr)
+        return 2
+    report = AuditReport()
+    problem = next(audit(settings.db_path, settings.ledger_key, report), None)
+    if problem is not None:
+        print(f"audit failed at {problem}", file=sys.stderr)
+        return 1
+    print(
+        f"audit passed: {report.events} events chained; {report.sessions} sessions, {report.list_versions} "
+        f"list versions, {report.certificates} certificates, {report.revocations} revocations and "
+        f"{report.requests} requests agree with them"
+    )
+    return 0
+
+
+def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        made = backup(settings.db_path, args.path)
+    except BackupError as exc:
+        print(f"certledger: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"backed up to {made.path} ({made.bytes} bytes; {made.events} events, {made.certificates} "
+        "certificates; integrity checked). Keep the keys apart from it."
+    )
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,6 +27,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_late_minutes: int = 15
     max_early_minutes: int = 10
     max_away_minutes: int = 10
+    # A cap on the database's size in pages (PRAGMA max_page_count): how the tests fill the disk; an
+    # operator may use it to keep the ledger from filling a shared disk.
+    max_page_count: int | None = None
 
 
 class SettingsError(Exception):
@@ -118,7 +121,17 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         timezone=timezone,
         public_rate_limit=int(rate),
         **participation,
+        max_page_count=_optional_count(env, "CERTLEDGER_MAX_PAGE_COUNT"),
     )
+
+
+def _optional_count(env: dict[str, str], variable: str) -> int | None:
+    value = env.get(variable, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise SettingsError(f"{variable}={value!r} must be a whole number of pages")
+    return int(value)
 
 
 def _minutes(env: dict[str, str], variable: str, default: int) -> int:

@@ -40,7 +40,7 @@ def test_wal_busy_timeout_and_migrations(settings):
     mode, timeout, versions = asyncio.run(check())
     assert mode == "wal"
     assert timeout >= 5000
-    assert versions == [1, 2]
+    assert versions == [1, 2, 3]
 
 
 def test_every_change_is_a_chained_event_with_time_and_actor(service: Service):

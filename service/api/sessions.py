@@ -142,6 +142,12 @@ async def load_session(request: Request[Principal, Any, Any], session_id: str) -
 async def create(request: Request[Principal, Any, Any], data: JSONBody[SessionIn]) -> SessionOut:
     """Admin, or a facilitator for the levels staff granted their token (`central` only when granted).
     The answer echoes the session with its `id`."""
+    return session_out(await register_session(request, data))
+
+
+async def register_session(request: Request[Principal, Any, Any], data: SessionIn) -> SessionRecord:
+    """The rules beyond the body's shape, the write and the desk's re-decision, shared with the portal:
+    a Problem names what is wrong (403 for a level the token lacks, 422 naming the field)."""
     caller: Principal = request.user
     if data.level not in caller.levels:
         raise Problem(
@@ -170,7 +176,7 @@ async def create(request: Request[Principal, Any, Any], data: JSONBody[SessionIn
     async with request.app.state.ledger.write(caller.actor) as tx:
         record = await create_session(tx, new, caller.token_id)
     await request.app.state.desk.session_registered(record.date, caller.actor)
-    return session_out(record)
+    return record
 
 
 @get(
@@ -223,7 +229,14 @@ async def submit_attendees(
 ) -> AttendeeListOut:
     """Replaces the session's list with a new version (every version is kept). A malformed email, a
     missing flag or the same email twice is a 422 naming the row."""
-    record = await load_session(request, session_id)
+    return await store_list(request, await load_session(request, session_id), data)
+
+
+async def store_list(
+    request: Request[Principal, Any, Any], record: SessionRecord, data: AttendeeListIn
+) -> AttendeeListOut:
+    """A new list version of a session the caller may see, then the desk's re-decisions; shared with the
+    portal. The same email twice is a Problem (422) naming each row."""
     duplicates = duplicate_email_rows([a.email for a in data.attendees])
     if duplicates:
         errors = [

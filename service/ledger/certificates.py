@@ -105,6 +105,7 @@ async def insert_certificate(tx: Transaction, new: NewCertificate) -> None:
         {
             "session_id": new.session_id,
             "email": new.email,
+            "issued_at": new.issued_at,
             "list_version": new.list_version,
             "supersedes": new.supersedes,
             "content": msgspec.to_builtins(content),
@@ -136,8 +137,17 @@ def lookup_certificate(db: sqlite3.Connection, serial: str) -> CertificateRecord
     return _record(row) if row else None
 
 
+def find_by_pdf_sha256(db: sqlite3.Connection, digest: str) -> CertificateRecord | None:
+    """The certificate whose stored PDF has this SHA-256 (hex), on the lookup connection: an indexed
+    single-row read. The first issued when, impossibly, two stored files were the same."""
+    row = db.execute(_SELECT + " WHERE c.pdf_sha256 = ? ORDER BY c.issued_at LIMIT 1", (digest,)).fetchone()
+    return _record(row) if row else None
+
+
 async def get_pdf(db: aiosqlite.Connection, serial: str) -> bytes | None:
-    rows = await db.execute_fetchall("SELECT pdf FROM certificate_pdfs WHERE serial = ?", (serial,))
+    rows = await db.execute_fetchall(
+        "SELECT CAST(pdf AS BLOB) AS pdf FROM certificate_pdfs WHERE serial = ?", (serial,)
+    )
     return bytes(rows[0]["pdf"]) if rows else None
 
 

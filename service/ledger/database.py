@@ -37,7 +37,7 @@ class LedgerUnavailable(Exception):
 async def _connect(path: Path, *, read_only: bool = False) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
-    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    await conn.execute_fetchall(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     await conn.execute("PRAGMA foreign_keys = ON")
     await conn.execute("PRAGMA synchronous = NORMAL" if not read_only else "PRAGMA query_only = ON")
     return conn
@@ -67,9 +67,10 @@ class Transaction:
 
 
 class Ledger:
-    def __init__(self, path: Path, ledger_key: str) -> None:
+    def __init__(self, path: Path, ledger_key: str, max_page_count: int | None = None) -> None:
         self.path = path
         self._key = ledger_key.encode()
+        self._max_page_count = max_page_count
         self._writer: aiosqlite.Connection | None = None
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
@@ -79,8 +80,10 @@ class Ledger:
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = await _connect(self.path)
-        await self._writer.execute("PRAGMA journal_mode = WAL")
+        await self._writer.execute_fetchall("PRAGMA journal_mode = WAL")
         await migrate(self._writer)
+        if self._max_page_count is not None:
+            await self._writer.execute_fetchall(f"PRAGMA max_page_count = {int(self._max_page_count)}")
         for _ in range(READERS):
             reader = await _connect(self.path, read_only=True)
             self._all_readers.append(reader)
