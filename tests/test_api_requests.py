@@ -2,6 +2,7 @@
 
 import asyncio
 import datetime as dt
+import sqlite3
 import time
 
 from litestar.testing import TestClient
@@ -195,6 +196,16 @@ def test_name_correction_reissues_and_supersedes(service: Service):
         "verify_url": second["verify_url"],
     }
     assert service.verify(second["verify_url"]).json()["status"] == "valid"
+    page = service.verify(first["verify_url"], accept="text/html").text
+    assert "Superseded certificate" in page and second["verify_url"] in page
+    with sqlite3.connect(service.settings.db_path) as db:
+        issued = db.execute(
+            "SELECT subject, json_extract(payload, '$.supersedes') FROM events WHERE kind = 'certificate.issued'"
+        ).fetchall()
+    assert issued == [
+        (f"certificate:{first['serial']}", None),
+        (f"certificate:{second['serial']}", first["serial"]),
+    ]
 
 
 def test_date_line_online_session(service: Service):
