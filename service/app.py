@@ -147,3 +147,8 @@ def create_app(
         request_max_body_size=MAX_BODY_BYTES,
         debug=False,
     )
+
+
+def app_from_environment() -> Litestar:
+    """The app for each worker process of `certledger serve --workers N` (uvicorn's factory)."""
+    return create_app()

@@ -2,7 +2,6 @@
 
 import argparse
 import asyncio
-import datetime as dt
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -15,6 +14,7 @@ from service.ledger.database import Ledger, LedgerUnavailable
 from service.ledger.exports import AttendanceRow, attendance, organizations
 from service.ledger.tokens import LEVELS, ROLES, create_token, list_tokens, revoke_token
 from service.portal.export import attendance_csv
+from service.portal.session_filters import parse_date
 from service.rules.wording import clean_text
 from service.settings import Settings, SettingsError, load_settings
 
@@ -24,7 +24,23 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from service.app import create_app
 
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", access_log=False)
+    if args.workers < 1:
+        print("certledger: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if args.workers == 1:
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", access_log=False)
+        return 0
+    # Each worker process builds its own app from the same environment (the settings were checked above,
+    # and the key file, if generated, exists by now): one SQLite file, writers serialised by its lock.
+    uvicorn.run(
+        "service.app:app_from_environment",
+        factory=True,
+        workers=args.workers,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        access_log=False,
+    )
     return 0
 
 
@@ -110,17 +126,11 @@ def _revoke(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_with_ledger(settings, job))
 
 
-def _export_date(value: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if len(value) == 10 else None
-    except ValueError:
-        return None
-
-
 def _export(args: argparse.Namespace, settings: Settings) -> int:
-    """The portal's CSV (service/portal/export.py), to stdout or a file."""
+    """The portal's CSV (service/portal/export.py), to stdout or a file. It only reads: a CERTLEDGER_DB
+    that names no file is a mistake (a typo, another directory), not an empty ledger to create."""
     organization = clean_text(args.organization)
-    first, last = _export_date(args.first), _export_date(args.last)
+    first, last = parse_date(args.first), parse_date(args.last)
     for flag, value, day in (("--from", args.first, first), ("--to", args.last, last)):
         if day is None:
             print(f"certledger: {flag} {value!r} is not a date; write it as YYYY-MM-DD", file=sys.stderr)
@@ -131,6 +141,13 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     if first > last:
         print(f"certledger: --from {first} is after --to {last}; nothing to export", file=sys.stderr)
+        return 2
+    if not settings.db_path.is_file():
+        print(
+            f"certledger: there is no database at {settings.db_path}; set CERTLEDGER_DB to the ledger's "
+            "file (export only reads, it creates none)",
+            file=sys.stderr,
+        )
         return 2
     found: list[AttendanceRow] = []
     known: list[str] = []
@@ -172,6 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP API (creates and migrates the database)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes sharing the port and the database (default 1)",
+    )
     serve.set_defaults(run=_serve)
 
     token = commands.add_parser("token", help="create, list and revoke API tokens")

@@ -127,8 +127,9 @@ def free_port() -> int:
 class LiveServer:
     """`certledger serve` in a subprocess on a free port; its log goes to a file beside the database."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], *args: str) -> None:
         self.env = env
+        self.args = args
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(env["CERTLEDGER_DB"]).with_suffix(f".{self.port}.log")
@@ -137,7 +138,7 @@ class LiveServer:
     def start(self) -> None:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "service", "serve", "--port", str(self.port)],
+                [sys.executable, "-m", "service", "serve", "--port", str(self.port), *self.args],
                 env={**os.environ, **self.env},
                 cwd=ROOT,
                 stdout=log,

@@ -133,3 +133,37 @@ def test_two_server_processes_on_one_database_still_make_one_certificate(env):
     assert [r.status_code for r in same] == [200] * 30
     assert len({r.json()["certificate"]["serial"] for r in same}) == 1
     assert sorted(r.status_code for r in clashing) == [200] + [409] * 9
+
+
+def test_two_workers_make_one_certificate_and_never_show_a_revoked_one_as_valid(env):
+    """`certledger serve --workers 2`: requests land on either worker; each keeps its own verification
+    answers, which must follow a revocation made through the other one at once."""
+    server = LiveServer(env, "--workers", "2")
+    try:
+
+        async def run() -> list[httpx.Response]:
+            async with httpx.AsyncClient(base_url=server.url, headers=ADMIN, timeout=120) as client:
+                await _setup(client, ["minh@example.org"])
+                body = {"email": "minh@example.org", "date": RECENT.isoformat()}
+                return await asyncio.gather(
+                    *[client.post("/api/v1/certificate-requests", json=body) for _ in range(24)]
+                )
+
+        answers = asyncio.run(run())
+        assert {r.status_code for r in answers} == {200}
+        assert len({r.json()["certificate"]["serial"] for r in answers}) == 1
+        certificate = answers[0].json()["certificate"]
+        path = certificate["verify_url"].removeprefix(env["CERTLEDGER_BASE_URL"])
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            for _ in range(20):  # warm both workers' answers
+                assert client.get(path, headers={"Accept": "application/json"}).json()["status"] == "valid"
+            revoked = client.post(
+                f"/api/v1/certificates/{certificate['serial']}/revoke", json={"reason": "x"}, headers=ADMIN
+            )
+            assert revoked.status_code == 200
+            statuses = {
+                client.get(path, headers={"Accept": "application/json"}).json()["status"] for _ in range(20)
+            }
+        assert statuses == {"revoked"}
+    finally:
+        server.stop()
