@@ -111,15 +111,17 @@ def test_facilitator_gets_the_proposal_for_their_own_session(service: Service, h
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
-    assert set(body) == {"attendees", "unmatched"}
+    assert set(body) == {"attendees", "unmatched", "notes"}
     assert all(set(a) == ATTENDEE_KEYS for a in body["attendees"])
+    assert body["notes"] == []
     assert numbers(body) == ZOOM_NUMBERS
     priya = next(a for a in body["attendees"] if a["email"] == "priya@example.in")
     assert priya["notes"] == ["joined 24 min late (more than 15 min)"]
     kai = next(a for a in body["attendees"] if a["email"] == "kai.becker@example.de")
     assert "left 34 min early (more than 10 min)" in kai["notes"]
-    assert [set(u) for u in body["unmatched"]] == [{"name", "reason"}]
+    assert [set(u) for u in body["unmatched"]] == [{"name", "reason"}] * 2
     assert body["unmatched"][0]["name"] == "Tom's iPhone"
+    assert body["unmatched"][1] == {"name": "Jane Doe", "reason": "a facilitator of this session"}
 
 
 def test_teams_report_utf16_and_declared_charset(service: Service):
@@ -150,7 +152,70 @@ def test_a_session_on_the_other_reading_of_the_date(service: Service):
 
 def test_without_a_start_time_the_reports_meeting_start_counts(service: Service):
     session = sample_session(service, start_time=None)
-    assert numbers(service.admin.post(route(session["id"]), content=ZOOM, headers=CSV).json()) == ZOOM_NUMBERS
+    body = service.admin.post(route(session["id"]), content=ZOOM, headers=CSV).json()
+    assert numbers(body) == ZOOM_NUMBERS
+    assert body["notes"] == [
+        "The session has no registered start time: the report's meeting start, 18:00, is taken as its "
+        "start. Register the start time to judge lateness from the schedule."
+    ]
+
+
+HEADER = "Name (Original Name),User Email,Join Time,Leave Time,Duration (Minutes),Guest\n"
+
+
+@pytest.mark.parametrize(
+    ("report", "start_time", "words"),
+    [
+        pytest.param(
+            HEADER + "W,w@example.org,01/01/0001 12:00:00 AM,03/04/2026 07:30:00 PM,30,Yes\n",
+            "18:00",
+            "Row 2: the join time, 1 January 1",
+            id="a join in year 1 (was: present all along)",
+        ),
+        pytest.param(
+            HEADER + "W,w@example.org,03/04/2026 06:00:00 PM,12/31/9999 11:59:59 PM,30,Yes\n",
+            "18:00",
+            "Row 2: the leave time, 31 December 9999",
+            id="a leave in year 9999 (was: a 500)",
+        ),
+        pytest.param(
+            "Meeting ID,Topic,Start Time,End Time\n1,T,12/31/9999 11:00:00 PM,\n\n"
+            + HEADER
+            + "W,w@example.org,03/04/2026 06:00:00 PM,03/04/2026 07:30:00 PM,30,Yes\n",
+            None,
+            "The meeting's start time, 31 December 9999",
+            id="a meeting start in year 9999 without a start time (was: a 500)",
+        ),
+    ],
+)
+def test_a_time_far_from_the_session_is_a_422_naming_it_never_a_500(
+    service: Service, report: str, start_time: str | None, words: str
+):
+    session = service.session(date="2026-03-04", start_time=start_time, timezone="Asia/Tokyo")
+    detail = assert_problem(
+        service.admin.post(route(session["id"]), content=report.encode(), headers=CSV), 422
+    )
+    assert detail.startswith(words) and "within 2 days of the session's date" in detail
+
+
+def test_without_any_start_the_host_opening_early_does_not_make_everyone_late(service: Service):
+    session = sample_session(service, start_time=None)
+    report = HEADER + (
+        "Jane Doe (Host),jane@example.org,03/04/2026 05:40:00 PM,03/04/2026 07:30:00 PM,110,No\n"
+        "Aroha Ngata,aroha@example.nz,03/04/2026 05:30:00 PM,03/04/2026 05:31:00 PM,1,Yes\n"
+        "Aroha Ngata,aroha@example.nz,03/04/2026 06:00:00 PM,03/04/2026 07:30:00 PM,90,Yes\n"
+        "Kai Becker,kai@example.de,03/04/2026 06:10:00 PM,03/04/2026 07:30:00 PM,80,Yes\n"
+    )
+    body = service.admin.post(route(session["id"]), content=report.encode(), headers=CSV).json()
+    assert numbers(body) == {"aroha@example.nz": (True, 90, 0, 0), "kai@example.de": (True, 80, 10, 0)}
+    assert "taken as 18:00 (America/New_York)" in body["notes"][0]
+
+
+def test_a_report_in_which_nobody_attended_the_session_is_a_422(service: Service):
+    """Another meeting's report: before, everyone came out absent."""
+    session = service.session(date="2026-03-04", start_time="09:00")
+    detail = assert_problem(service.admin.post(route(session["id"]), content=ZOOM, headers=CSV), 422)
+    assert "Nobody in this report was in the meeting during the session (09:00 to 10:30" in detail
 
 
 def test_thresholds_come_from_the_settings(env: dict[str, str]):
@@ -324,7 +389,7 @@ def test_the_route_is_documented_with_the_specs_shape(service: Service):
     schemas = document["components"]["schemas"]
     assert set(schemas["ProposedAttendee"]["properties"]) == ATTENDEE_KEYS
     assert set(schemas["Unmatched"]["properties"]) == {"name", "reason"}
-    assert set(schemas["Proposal"]["properties"]) == {"attendees", "unmatched"}
+    assert set(schemas["Proposal"]["properties"]) == {"attendees", "unmatched", "notes"}
     # Real answers, the nulls of a 'unique users' export included, hold to the documented schema
     # (jsonschema_rs comes with schemathesis).
     validator = jsonschema_rs.validator_for(

@@ -1,8 +1,14 @@
 """Sessions, attendee lists and who may touch them (SPEC §3)."""
 
+import ast
+from pathlib import Path
+
+import msgspec
 import pytest
 
-from tests.support import RECENT, Service, attendee
+from service.api.fields import Email
+from service.rules.attendee_lists import is_email
+from tests.support import RECENT, ROOT, Service, attendee
 
 
 def test_session_is_created_and_echoed(service: Service):
@@ -194,3 +200,44 @@ def test_revoked_token_stops_working(service: Service):
 
     asyncio.run(revoke())
     assert jane.get("/api/v1/sessions").status_code == 401
+
+
+def _imports(path: Path) -> set[tuple[str, str]]:
+    """(module, name) for every `from module import name` of a source file, `import module` as (module, "")."""
+    found: set[tuple[str, str]] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found |= {(node.module, alias.name) for alias in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {(alias.name, "") for alias in node.names}
+    return found
+
+
+def test_the_shared_steps_live_outside_the_http_layer():
+    """Registering a session and submitting a list are service.lists, which the API and the portal both
+    call; the report import and the lists keep the email rule from service.rules, not from service.api."""
+    service_dir = ROOT / "service"
+    for path in [service_dir / "lists.py", *sorted((service_dir / "reports").glob("*.py"))]:
+        reaching = {module for module, _ in _imports(path) if module.startswith("service.api")}
+        assert not reaching, f"{path.name} imports {reaching}"
+    structs = {"AttendeeIn", "AttendeeListIn", "SessionIn"}  # the API's field rules the forms decode into
+    for path in sorted((service_dir / "portal").glob("*.py")):
+        for module, name in _imports(path):
+            if module == "service.api.sessions":
+                assert name in structs, f"portal/{path.name} takes {name} from the API's handlers"
+            assert module != "service.api.fields", f"portal/{path.name} takes field rules from the API"
+    assert ("service.ledger.exports", "find_active_token_by_hash") not in _imports(
+        service_dir / "portal" / "sign_in.py"
+    )
+
+
+def test_the_email_rule_is_one_rule():
+    """The API's Email field is built from service.rules.attendee_lists, which the report import, the
+    portal's staff search and the lists use."""
+    for text in ("ana@example.org", " Ana@Example.org ", "a.b-c@sub.example.co", "Nguyễn@ví-dụ.vn"):
+        assert is_email(text)
+        assert msgspec.convert(text, Email) == text
+    for text in ("ana", "ana@example", "a..b@example.org", "<ana@example.org>", "ana@-x.org", "a@b.c", ""):
+        assert not is_email(text)
+        with pytest.raises(msgspec.ValidationError):
+            msgspec.convert(text, Email)

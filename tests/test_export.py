@@ -15,6 +15,7 @@ from litestar.testing import TestClient
 
 from service.app import create_app
 from service.portal.export import COLUMNS
+from service.portal.export import _cell as export_cell
 from service.settings import Settings
 from tests.support import ADMIN_TOKEN, RECENT, Service, attendee
 
@@ -148,13 +149,45 @@ def test_bad_input_is_a_plain_sentence(env: dict[str, str], args: list[str], mes
     assert done.stdout == b""
 
 
-def test_an_unwritable_output_is_a_plain_sentence(env: dict[str, str], tmp_path: Path):
+def test_an_unwritable_output_is_a_plain_sentence(
+    env: dict[str, str], tmp_path: Path, ledger_with_attendance: dict[str, str]
+):
     target = tmp_path / "missing-folder" / "out.csv"
     done = certledger(
         env, "export", "--organization", "X", "--from", FIRST, "--to", LAST, "--output", str(target)
     )
     assert done.returncode == 1
     assert f"cannot write {target}" in done.stderr.decode() and "Traceback" not in done.stderr.decode()
+
+
+def test_a_database_that_does_not_exist_is_refused_and_not_created(
+    env: dict[str, str], tmp_path: Path, ledger_with_attendance: dict[str, str]
+):
+    """A mistyped CERTLEDGER_DB is a mistake to say, not an empty ledger to create and export from."""
+    typo = tmp_path / "ledger.sqlite" / ".." / "legder.sqlite3"
+    for missing in (tmp_path / "legder.sqlite3", tmp_path / "no-such-folder" / "ledger.sqlite3", typo):
+        done = certledger(
+            {**env, "CERTLEDGER_DB": str(missing)},
+            "export",
+            "--organization",
+            "County Health",
+            "--from",
+            FIRST,
+            "--to",
+            LAST,
+        )
+        assert done.returncode == 2, done.stderr
+        stderr = done.stderr.decode()
+        assert f"there is no database at {missing}" in stderr and "CERTLEDGER_DB" in stderr
+        assert "Traceback" not in stderr and done.stdout == b""
+        assert not missing.exists()
+    assert not list(tmp_path.glob("legder*"))  # no database, no key file
+
+
+@pytest.mark.parametrize("cell", ["=1+1", "  =HYPERLINK(1)", " +1", "\t@SUM(A1)", " -2"])
+def test_a_formula_is_defused_even_after_leading_spaces(cell: str):
+    assert export_cell(cell) == f"'{cell}"
+    assert export_cell("  Ana Ruiz") == "  Ana Ruiz" and export_cell("Nguyễn-Thị") == "Nguyễn-Thị"
 
 
 def test_export_help(env: dict[str, str]):

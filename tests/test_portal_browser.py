@@ -136,7 +136,7 @@ def test_from_a_zoom_export_to_a_certificate_in_chromium(
         page.get_by_role("link", name="Register a session").first.click()
         page.wait_for_url("**/portal/sessions/new")
         page.get_by_label("Date", exact=True).fill("2026-03-04")
-        page.get_by_label("Start time (optional)").fill("18:00")
+        page.get_by_label("Start time", exact=True).fill("18:00")
         assert page.get_by_label("Time zone").input_value() == "America/New_York"
         assert page.get_by_label("Length in minutes").input_value() == "90"
         assert page.get_by_label("Facilitators").input_value() == "Jane Doe"
@@ -212,8 +212,18 @@ def test_from_a_zoom_export_to_a_certificate_in_chromium(
         page.get_by_role("link", name="Correct this list").click()
         page.wait_for_url("**/review")
         no_sideways_scrolling(page)
-        assert page.get_by_label("Email, row 1").is_visible()  # each box says what it is on a phone
+        assert page.get_by_label("Email, Aroha Ngata").is_visible()  # each box says whose it is on a phone
         shot(page, "11-phone-review")
+        # The review of an uploaded report at phone width: the numbers and notes behind each tick.
+        page.goto(session_url)
+        page.get_by_label("Attendance report file").set_input_files(str(ZOOM_REPORT))
+        page.get_by_role("button", name="Read the report").click()
+        page.wait_for_selector("h1:has-text('Review the attendee list')")
+        no_sideways_scrolling(page)
+        priya = row_with(page, "priya@example.in")
+        assert priya.locator("td.late").is_visible() and priya.locator("td.late").inner_text() == "24 min"
+        assert priya.get_by_label("Full participation").is_visible()
+        shot(page, "11-phone-report-review")
         page.goto(f"{server.url}/portal/sessions/new")
         no_sideways_scrolling(page)
         page.get_by_role("button", name="Register the session").click()
@@ -226,6 +236,96 @@ def test_from_a_zoom_export_to_a_certificate_in_chromium(
         shot(page, "12-phone-register-errors")
     finally:
         phone.close()
+
+
+def focused(page: Any) -> dict[str, Any]:
+    return page.evaluate(
+        """() => {
+            const e = document.activeElement;
+            const style = getComputedStyle(e);
+            return {tag: e.tagName, id: e.id, type: e.type || "", text: (e.textContent || "").trim(),
+                    outline: style.outlineStyle !== "none" && style.outlineWidth !== "0px"};
+        }"""
+    )
+
+
+def tab_to(page: Any, wanted: Any, limit: int = 120) -> dict[str, Any]:
+    """Press Tab until the focused element is the one wanted; each stop must show where the focus is."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        now = focused(page)
+        if wanted(now):
+            assert now["outline"], f"the focus on {now} cannot be seen"
+            return now
+    raise AssertionError(f"Tab never reached the element wanted; last: {focused(page)}")
+
+
+def test_a_list_reviewed_and_submitted_with_the_keyboard_alone(
+    chromium: Any, server: LiveServer, env: dict[str, str]
+):
+    """Sign in, type a list, review it (tick and untick with Space), and submit it: no mouse, no click.
+    Enter in a box of the review adds rows and stores nothing; only the submit button stores."""
+    jane = issue_token(env, "facilitator", "Jane Doe", "central")
+    created = httpx.post(
+        f"{server.url}/api/v1/sessions",
+        headers={"Authorization": f"Bearer {jane}"},
+        json={
+            "date": "2026-03-04",
+            "start_time": "18:00",
+            "duration_minutes": 90,
+            "facilitators": ["Jane Doe"],
+            "level": "central",
+        },
+        timeout=30,
+    ).json()
+    context = chromium.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    try:
+        sign_in_with_the_keyboard(page, server.url, jane)
+        tab_to(page, lambda e: e["tag"] == "A" and "2026-03-04" in e["text"])
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"**/portal/sessions/{created['id']}")
+
+        tab_to(page, lambda e: e["id"] == "typed")
+        page.keyboard.type("Ana Ruiz, ana@example.org\nBo Lind; bo@example.org\nCy Twin cy@example.org")
+        tab_to(page, lambda e: e["id"] == "all_full_participation")
+        page.keyboard.press("Space")
+        tab_to(page, lambda e: e["tag"] == "BUTTON" and e["text"] == "Review this list")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("h1:has-text('Review the attendee list')")
+        shot(page, "17-keyboard-review")
+
+        # Enter in a box adds rows; nothing is stored.
+        tab_to(page, lambda e: e["id"] == "rows-0-name")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("text=Submit as version 1")
+        assert page.locator("table.review tbody tr").count() == 3 + 3 + 5
+
+        tab_to(page, lambda e: e["id"] == "rows-0-core_trained")
+        page.keyboard.press("Space")
+        tab_to(page, lambda e: e["id"] == "rows-1-core_trained")
+        page.keyboard.press("Space")
+        tab_to(page, lambda e: e["id"] == "rows-1-full_participation")
+        page.keyboard.press("Space")  # Bo left early: untick
+        tab_to(page, lambda e: e["id"] == "rows-2-omit")
+        page.keyboard.press("Space")  # Cy is left out
+        shot(page, "18-keyboard-review-edited")
+        tab_to(page, lambda e: e["tag"] == "BUTTON" and e["text"].startswith("Submit as version 1"))
+        page.keyboard.press("Enter")
+        page.wait_for_url("**?submitted=1")
+        assert page.get_by_text("Version 1 of the list is submitted: 2 attendees, 1 eligible").is_visible()
+        shot(page, "19-keyboard-submitted")
+    finally:
+        context.close()
+    stored = httpx.get(
+        f"{server.url}/api/v1/sessions/{created['id']}/attendees",
+        headers={"Authorization": f"Bearer {jane}"},
+        timeout=30,
+    ).json()
+    assert [(a["name"], a["core_trained"], a["full_participation"]) for a in stored["attendees"]] == [
+        ("Ana Ruiz", True, True),
+        ("Bo Lind", True, False),
+    ]
 
 
 def test_staff_find_a_person_by_email_in_chromium(chromium: Any, server: LiveServer, env: dict[str, str]):

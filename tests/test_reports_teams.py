@@ -14,6 +14,7 @@ import pytest
 
 from service.reports import ReportError
 from service.reports.parse import read_report
+from service.reports.proposal import FACILITATOR, Unmatched
 from service.reports.teams import email_from_upn
 from tests.test_reports_zoom import DATA, MARCH_4, notes, numbers, propose, session
 
@@ -53,7 +54,7 @@ def test_sample_proposal():
     assert notes(proposal)["lin.mei@example.org"] == ["joined 1 min late", "reconnected 1 time, away 2 min"]
     assert notes(proposal)["ruth@example.org"] == ["joined 20 min late (more than 15 min)"]
     assert "comma" in notes(proposal)["chidi.okafor@example.org"][0]
-    assert proposal.unmatched == []
+    assert proposal.unmatched == [Unmatched(name="Jane Doe", reason=FACILITATOR)]  # the organizer
 
 
 def test_the_sessions_date_decides_day_from_month():
@@ -120,7 +121,9 @@ def test_utf8_comma_export_day_first_with_organizer_presenters_and_guests():
     assert [(u.name, "No email" in u.reason) for u in proposal.unmatched] == [
         ("+1 555 0100", True),
         ("Chris Walker", True),  # "(Unverified)" is a tag, not part of the name
+        ("Doe, Jane", False),  # the facilitator, named as such
     ]
+    assert proposal.unmatched[-1].reason == FACILITATOR
 
 
 def test_participants_section_alone_is_judged_on_first_join_and_last_leave():
@@ -196,6 +199,25 @@ def test_a_teams_report_without_people_is_refused():
     with pytest.raises(ReportError) as refused:
         read_report("1. Summary\nMeeting title\tIPS\n\n2. Participants\n".encode("utf-16"), MARCH_4)
     assert "no participants" in str(refused.value)
+
+
+def test_a_session_crossing_midnight_reads_day_first_when_only_that_keeps_the_night_together():
+    """23:00 to 00:35 on 3/4 March written day first: month first would put the leave on 3 April, a tie
+    at the nearest date; the farthest date decides (and a month away is refused outright)."""
+    text = PARTICIPANTS + (
+        "Ana Ruiz\t03/03/2026, 23:00:00\t04/03/2026, 00:35:00\t1h 35m\tana@example.org\tana@example.org\tAttendee\n"
+        "Bo Lind\t03/03/2026, 23:20:00\t04/03/2026, 00:05:00\t45m\tbo@example.org\tbo@example.org\tAttendee\n"
+    )
+    record = session(date=dt.date(2026, 3, 3), start_time="23:00", timezone="Europe/London")
+    report = read_report(text.encode("utf-16"), record.date)
+    assert [c.left for c in report.connections] == [
+        dt.datetime(2026, 3, 4, 0, 35),
+        dt.datetime(2026, 3, 4, 0, 5),
+    ]
+    assert numbers(propose(text, record)) == {
+        "ana@example.org": (True, 90, 0, 0),
+        "bo@example.org": (False, 45, 20, 25),
+    }
 
 
 def test_a_teams_report_of_another_meeting_is_refused():

@@ -15,7 +15,14 @@ from service.ledger.attendance import KnownAttendee
 from service.ledger.sessions import SessionRecord
 from service.reports import ReportError, Stamp, read_stamp
 from service.reports.parse import decode, read_report
-from service.reports.proposal import Proposal, display_name, judge_report, proposal_from
+from service.reports.proposal import (
+    FACILITATOR,
+    Proposal,
+    Unmatched,
+    display_name,
+    judge_report,
+    proposal_from,
+)
 from service.rules.participation import Limits
 
 DATA = Path(__file__).parent / "data" / "reports"
@@ -114,11 +121,15 @@ def test_sample_proposal():
         "kai.becker@example.de": ["joined 2 min late", "left 34 min early (more than 10 min)"],
     }
     assert not any(a.core_trained for a in proposal.attendees)
-    # Jane Doe (Host) is the facilitator: left out. Tom's iPhone has no email: unmatched, with why.
+    # Jane Doe (Host) is the facilitator: left out, and named as such after the others. Tom's iPhone has
+    # no email: unmatched, with why.
     assert "jane.doe@ipscentral.test" not in numbers(proposal)
-    [tom] = proposal.unmatched
+    tom, jane = proposal.unmatched
     assert tom.name == "Tom's iPhone"
     assert "No email" in tom.reason and "86 min" in tom.reason and "full participation" in tom.reason
+    assert jane == Unmatched(name="Jane Doe", reason=FACILITATOR)
+    assert FACILITATOR == "a facilitator of this session"
+    assert proposal.notes == []  # the report's meeting start is the registered one
 
 
 def test_sample_without_a_start_time_starts_at_the_reports_meeting_start():
@@ -223,7 +234,7 @@ def test_every_form_of_the_sample_gives_the_same_proposal(variant: str | bytes):
     proposal = propose(variant)
     assert numbers(proposal) == SAMPLE_NUMBERS
     assert "Miguel Ángel Torres" in [a.name for a in proposal.attendees]
-    assert [u.name for u in proposal.unmatched] == ["Tom's iPhone"]
+    assert [u.name for u in proposal.unmatched] == ["Tom's iPhone", "Jane Doe"]
 
 
 def test_newer_export_without_overview():
@@ -248,8 +259,9 @@ def test_newer_export_without_overview():
         by_email["noor@example.org"].notes[-1] == "reconnected 1 time, away 11 min (more than 10 min in all)"
     )
     assert "close to the facilitator Jane Doe" in by_email["jayne.doe@example.org"].notes[0]
-    [chris] = proposal.unmatched  # two rows without email, one person
+    chris, *facilitators = proposal.unmatched  # two rows without email, one person
     assert chris.name == "Chris Walker" and "88 min" in chris.reason
+    assert [(u.name, u.reason) for u in facilitators] == [("Jane Doe", FACILITATOR), ("Sam Lee", FACILITATOR)]
 
 
 def test_excel_resaved_semicolons_windows_1252_day_first():
@@ -274,7 +286,7 @@ def test_unique_users_export_cannot_show_lateness_so_nobody_is_proposed_full():
         "kai.becker@example.de": (False, 54, None, None),
     }
     assert all("unique users" in a.notes[0] and "yourself" in a.notes[0] for a in proposal.attendees)
-    assert [u.name for u in proposal.unmatched] == ["Tom's iPhone"]
+    assert [u.name for u in proposal.unmatched] == ["Tom's iPhone", "Jane Doe"]
 
 
 def test_unique_users_without_overview_or_start_time():
@@ -315,6 +327,84 @@ def test_an_address_that_is_not_an_email_is_unmatched_with_the_reason():
     assert ana.name == "Ana Ruiz" and "'ana.ruiz(at)example.org' is not a valid address" in ana.reason
 
 
+def test_a_renamed_facilitator_is_known_by_the_name_before_the_rename():
+    """Zoom's "Current (Original)": "Sam (Co-host) (Sam Lee)" is the facilitator Sam Lee, renamed to Sam."""
+    text = HEADER + (
+        "Sam (Co-host) (Sam Lee),sam.personal@example.org,03/04/2026 05:50:00 PM,03/04/2026 07:30:00 PM,100,No\n"
+        "Aroha Ngata,aroha@example.nz,03/04/2026 06:00:00 PM,03/04/2026 07:30:00 PM,90,Yes\n"
+    )
+    proposal = propose(text, session(facilitators=("Jane Doe", "Sam Lee")))
+    assert set(numbers(proposal)) == {"aroha@example.nz"}
+    assert proposal.unmatched == [Unmatched(name="Sam", reason=FACILITATOR)]
+
+
+def test_the_facilitators_token_email_names_them_as_a_facilitator_too():
+    proposal = propose(SAMPLE, facilitator_email="kai.becker@example.de")
+    assert [(u.name, u.reason) for u in proposal.unmatched][1:] == [
+        ("Jane Doe", FACILITATOR),
+        ("Kai Becker", FACILITATOR),
+    ]
+
+
+def test_one_email_under_several_names_is_noted_with_every_name():
+    text = HEADER + (
+        "Ana Ruiz,frontdesk@clinic.org,03/04/2026 06:00:00 PM,03/04/2026 07:30:00 PM,90,Yes\n"
+        "Ben Ode,frontdesk@clinic.org,03/04/2026 06:01:00 PM,03/04/2026 07:30:00 PM,89,Yes\n"
+        "ana ruiz,frontdesk@clinic.org,03/04/2026 06:02:00 PM,03/04/2026 07:30:00 PM,88,Yes\n"
+    )
+    [shared] = propose(text).attendees
+    assert shared.name == "ana ruiz"  # the last name, as before
+    assert (
+        "this email appears under 2 names (Ana Ruiz, Ben Ode): check that it is one person's (each attendee "
+        "needs their own email); the last name is proposed"
+    ) in shared.notes
+    # One name in different case is one name.
+    [single] = propose(
+        HEADER
+        + "Ana Ruiz,ana@example.org,03/04/2026 06:00:00 PM,03/04/2026 07:30:00 PM,90,Yes\n"
+        + "ANA RUIZ,ana@example.org,03/04/2026 06:05:00 PM,03/04/2026 07:30:00 PM,85,Yes\n"
+    ).attendees
+    assert not any("names" in n for n in single.notes)
+
+
+def test_a_missing_or_backward_leave_time_is_noted_naming_the_row():
+    text = HEADER + (
+        "Aroha Ngata,aroha@example.nz,03/04/2026 06:00:00 PM,03/04/2026 07:30:00 PM,90,Yes\n"
+        "Wiremu Tane,wiremu@example.nz,03/04/2026 06:00:00 PM,-,90,Yes\n"
+        "Yara Haddad,yara@example.org,03/04/2026 07:30:00 PM,03/04/2026 06:00:00 PM,90,Yes\n"
+        "Zed Brown,zed@example.org,,,90,Yes\n"
+        "Chris Walker,,03/04/2026 06:30:00 PM,,60,Yes\n"
+    )
+    proposal = propose(text)
+    by_email = {a.email: a for a in proposal.attendees}
+    assert numbers(proposal)["wiremu@example.nz"] == (False, 0, 90, 90)
+    assert (
+        "row 3 of the report has no leave time, so that connection is not counted"
+        in by_email["wiremu@example.nz"].notes
+    )
+    assert (
+        "row 4 of the report leaves (18:00:00) before it joins (19:30:00), so that connection is not counted"
+        in by_email["yara@example.org"].notes
+    )
+    assert (
+        "row 5 of the report has no join or leave time, so that connection is not counted"
+        in by_email["zed@example.org"].notes
+    )
+    [chris] = proposal.unmatched
+    assert "row 6 of the report has no leave time" in chris.reason
+
+
+def test_a_report_without_one_usable_connection_is_refused():
+    text = HEADER + (
+        "Wiremu Tane,wiremu@example.nz,03/04/2026 06:00:00 PM,-,90,Yes\n"
+        "Yara Haddad,yara@example.org,03/04/2026 07:30:00 PM,03/04/2026 06:00:00 PM,90,Yes\n"
+    )
+    for record in (session(), session(start_time=None)):
+        with pytest.raises(ReportError) as refused:
+            propose(text, record)
+        assert "No row of the report has a join time and a later leave time" in str(refused.value)
+
+
 def test_a_host_who_is_not_a_facilitator_stays_with_a_note():
     text = (
         HEADER
@@ -327,18 +417,75 @@ def test_a_host_who_is_not_a_facilitator_stays_with_a_note():
 
 
 def test_someone_only_there_before_the_session_is_listed_as_absent():
-    text = HEADER + "Sound Check,sound@example.org,03/04/2026 05:30:00 PM,03/04/2026 05:45:00 PM,15,Yes\n"
-    [early] = propose(text).attendees
+    text = HEADER + (
+        "Sound Check,sound@example.org,03/04/2026 05:30:00 PM,03/04/2026 05:45:00 PM,15,Yes\n"
+        "Aroha Ngata,aroha@example.nz,03/04/2026 06:00:00 PM,03/04/2026 07:30:00 PM,90,Yes\n"
+    )
+    early = propose(text).attendees[0]
     assert (early.full_participation, early.minutes_present) == (False, 0)
     assert early.notes == ["not in the meeting during the session"]
 
 
-def test_without_start_time_or_overview_the_first_join_starts_the_session():
+def test_a_report_in_which_nobody_was_there_during_the_session_is_refused():
+    """Another meeting's report (or a wrong start time): a list of absentees would only mislead."""
     text = HEADER + (
-        "Jane Doe (Host),jane.doe@ipscentral.test,03/04/2026 05:50:00 PM,03/04/2026 07:30:00 PM,100,No\n"
-        "Aroha Ngata,aroha@example.nz,03/04/2026 06:06:00 PM,03/04/2026 07:20:00 PM,74,Yes\n"
+        "Jane Doe (Host),jane.doe@ipscentral.test,03/04/2026 09:00:00 AM,03/04/2026 10:30:00 AM,90,No\n"
+        "Aroha Ngata,aroha@example.nz,03/04/2026 09:00:00 AM,03/04/2026 10:30:00 AM,90,Yes\n"
     )
-    assert numbers(propose(text, session(start_time=None))) == {"aroha@example.nz": (False, 74, 16, 0)}
+    with pytest.raises(ReportError) as refused:
+        propose(text)
+    assert "Nobody in this report was in the meeting during the session (18:00 to 19:30" in str(refused.value)
+    assert "another meeting's report" in str(refused.value)
+    # The same morning meeting is this session's when the session is registered in the morning.
+    assert numbers(propose(text, session(start_time="09:00"))) == {"aroha@example.nz": (True, 90, 0, 0)}
+
+
+def test_a_meeting_start_far_from_the_registered_start_is_noted():
+    late_meeting = SAMPLE.replace(
+        b"03/04/2026 06:00:00 PM,03/04/2026 07:32:10 PM", b"03/04/2026 06:16:00 PM,03/04/2026 07:32:10 PM"
+    )
+    assert late_meeting != SAMPLE
+    [note] = propose(late_meeting).notes
+    assert note.startswith(
+        "The report's meeting started at 18:16 on 4 March 2026, 16 min after the session's"
+    )
+    assert "registered start (18:00)" in note
+    # Within the late limit (15 min, by the exact seconds), nothing is said.
+    on_time = SAMPLE.replace(
+        b"03/04/2026 06:00:00 PM,03/04/2026 07:32:10 PM", b"03/04/2026 06:15:00 PM,03/04/2026 07:32:10 PM"
+    )
+    assert propose(on_time).notes == []
+
+
+def test_without_start_time_or_overview_the_start_is_when_half_of_the_attendees_had_joined():
+    """Not the earliest join of anyone: the host opens the meeting early and someone tests their audio for
+    a minute, yet those on time are not late."""
+    text = HEADER + (
+        "Jane Doe (Host),jane.doe@ipscentral.test,03/04/2026 05:40:00 PM,03/04/2026 07:30:00 PM,110,No\n"
+        "Events Desk (Co-host),events@example.org,03/04/2026 05:45:00 PM,03/04/2026 07:30:00 PM,105,No\n"
+        "Aroha Ngata,aroha@example.nz,03/04/2026 05:30:00 PM,03/04/2026 05:31:00 PM,1,Yes\n"
+        "Aroha Ngata,aroha@example.nz,03/04/2026 06:00:00 PM,03/04/2026 07:30:00 PM,90,Yes\n"
+        "Miguel Torres,miguel@example.com,03/04/2026 05:58:00 PM,03/04/2026 07:30:00 PM,92,Yes\n"
+        "Kai Becker,kai@example.de,03/04/2026 06:14:00 PM,03/04/2026 07:30:00 PM,76,Yes\n"
+        "Priya Raman,priya@example.in,03/04/2026 06:20:00 PM,03/04/2026 07:30:00 PM,70,Yes\n"
+    )
+    proposal = propose(text, session(start_time=None))
+    # Arrivals 17:58, 18:00, 18:14, 18:20: half had joined at 18:00, the start (the window 18:00-19:30).
+    assert numbers(proposal) == {
+        "events@example.org": (True, 90, 0, 0),
+        "aroha@example.nz": (True, 90, 0, 0),
+        "miguel@example.com": (True, 90, 0, 0),
+        "kai@example.de": (True, 76, 14, 0),
+        "priya@example.in": (False, 70, 20, 0),
+    }
+    [note] = proposal.notes
+    assert "no registered start time and the report gives no meeting start" in note
+    assert "taken as 18:00 (America/New_York)" in note and "half of the attendees" in note
+
+
+def test_without_start_time_the_reports_meeting_start_is_taken_and_said():
+    [note] = propose(SAMPLE, session(start_time=None)).notes
+    assert note.startswith("The session has no registered start time: the report's meeting start, 18:00,")
 
 
 def test_times_are_the_sessions_local_time_across_a_daylight_saving_change():
@@ -463,6 +610,39 @@ def test_the_refusal_of_an_unknown_file_says_what_was_expected():
     message = str(refused.value)
     assert "Zoom participant report" in message and "Microsoft Teams attendance report" in message
     assert "UTF-16" in message and "tab" in message
+
+
+@pytest.mark.parametrize(
+    ("moment", "where"),
+    [
+        ("01/01/0001 12:00:00 AM", "Row 3: the join time, 1 January 1, 00:00:00"),
+        ("12/31/9999 11:59:59 PM", "Row 3: the join time, 31 December 9999, 23:59:59"),
+        ("03/07/2026 06:00:00 PM", "Row 3: the join time, 7 March 2026, 18:00:00"),
+    ],
+)
+def test_a_time_far_from_the_sessions_date_is_refused_naming_its_row(moment: str, where: str):
+    """Not a 500 (a date beyond what the clock reaches), and not present all along."""
+    text = HEADER + (
+        "Aroha Ngata,aroha@example.nz,03/04/2026 06:00:00 PM,03/04/2026 07:30:00 PM,90,Yes\n"
+        f"Miguel Torres,miguel@example.com,{moment},03/04/2026 07:30:00 PM,90,Yes\n"
+    )
+    for zone in ("America/New_York", "Asia/Tokyo", "Pacific/Kiritimati"):
+        with pytest.raises(ReportError) as refused:
+            propose(text, session(timezone=zone))
+        assert str(refused.value).startswith(where) and "within 2 days of the session's date" in str(
+            refused.value
+        )
+    # Two days off is still the same meeting, seen across the date line and midnight.
+    near = text.replace(moment, "03/02/2026 11:00:00 PM")
+    assert numbers(propose(near))["miguel@example.com"] == (True, 90, 0, 0)
+
+
+def test_a_meeting_start_far_from_the_sessions_date_is_refused():
+    far = SAMPLE.replace(b"03/04/2026 06:00:00 PM,03/04/2026 07:32:10 PM", b"12/31/9999 11:00:00 PM,")
+    assert far != SAMPLE
+    with pytest.raises(ReportError) as refused:
+        read_report(far, MARCH_4)
+    assert "The meeting's start time, 31 December 9999, 23:00:00, is not within 2 days" in str(refused.value)
 
 
 def test_a_report_of_another_day_is_refused():

@@ -106,7 +106,23 @@ def test_notes_say_what_the_numbers_mean(intervals, notes):
 
 def test_reconnects_and_time_away_are_counted_inside_the_window():
     judged = judge_participation(spans((-5, 20), (22, 50), (53, 95), (96, 100)), START, END, DEFAULT)
-    assert (judged.reconnects, judged.away_minutes, judged.minutes_present) == (2, 5, 85)
+    assert (judged.notes, judged.minutes_present) == (("reconnected 2 times, away 5 min",), 85)
+
+
+@pytest.mark.parametrize(
+    ("intervals", "too_late", "too_early"),
+    [
+        ([(15, 90)], False, False),
+        ([(15 + S, 90)], True, False),  # 15 whole minutes, yet past the limit
+        ([(0, 80 - S)], False, True),
+        ([(16, 79)], True, True),
+        ([(-30, -1)], True, True),  # never there
+    ],
+)
+def test_which_limit_was_passed_is_told_by_the_exact_seconds(intervals, too_late, too_early):
+    """What the portal highlights: the minutes it shows are rounded down, the limits are not."""
+    judged = judge_participation(spans(*intervals), START, END, DEFAULT)
+    assert (judged.joined_too_late, judged.left_too_early) == (too_late, too_early)
 
 
 def test_union_merges_overlapping_and_touching_intervals_in_order():

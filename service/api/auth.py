@@ -2,9 +2,10 @@
 
 Tokens are looked up by their SHA-256, so the comparison that matters (the stored hash) never branches on
 the secret; the bootstrap admin token is compared with hmac.compare_digest. Tokens are never logged.
+`principal_for` is the one way from a token to who is calling: the bearer check here and the portal's
+cookie (which holds the token's hash) both use it.
 """
 
-import hashlib
 import hmac
 import sqlite3
 from collections.abc import Callable
@@ -16,8 +17,9 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
-from service.ledger.database import LedgerUnavailable
-from service.ledger.tokens import find_active_token
+from service.ledger.database import Ledger, LedgerUnavailable
+from service.ledger.tokens import find_active_token_by_hash, hash_token
+from service.settings import Settings
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
@@ -34,6 +36,28 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
 
 
 BOOTSTRAP_ADMIN = Principal(role="admin", token_id=None, name="bootstrap", levels=("central", "hub"))
+
+
+def principal_for_hash(token_hash: str, settings: Settings, ledger: Ledger) -> Principal | None:
+    """Who holds the token with this SHA-256 (hex): the bootstrap admin of the configuration, an active
+    token of the ledger, or nobody (None). Runs on the event loop's lookup connection; a ledger that cannot
+    be read is LedgerUnavailable (a 503), never a refusal of a good token."""
+    if settings.admin_token is not None and hmac.compare_digest(
+        token_hash.encode(), hash_token(settings.admin_token).encode()
+    ):
+        return BOOTSTRAP_ADMIN
+    try:
+        record = find_active_token_by_hash(ledger.lookup, token_hash)
+    except sqlite3.OperationalError as exc:
+        raise LedgerUnavailable(str(exc)) from exc
+    if record is None:
+        return None
+    return Principal(role=record.role, token_id=record.id, name=record.name, levels=record.levels)
+
+
+def principal_for(token: str, settings: Settings, ledger: Ledger) -> Principal | None:
+    """Who holds this token (as sent: a bearer token or the portal's sign-in form), or None."""
+    return principal_for_hash(hash_token(token), settings, ledger)
 
 
 def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
@@ -54,22 +78,12 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
     ) -> AuthenticationResult:
         token = _bearer(connection)
         state = connection.app.state
-        admin_token: str | None = state.settings.admin_token
-        if admin_token is not None and hmac.compare_digest(
-            hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest(),
-            hashlib.sha256(admin_token.encode()).digest(),
-        ):
-            return AuthenticationResult(user=BOOTSTRAP_ADMIN, auth=None)
-        try:
-            record = find_active_token(state.ledger.lookup, token)
-        except sqlite3.OperationalError as exc:
-            raise LedgerUnavailable(str(exc)) from exc
-        if record is None:
+        principal = principal_for(token, state.settings, state.ledger)
+        if principal is None:
             raise NotAuthorizedException(
                 "The API token is not valid (unknown or revoked).",
                 headers={"WWW-Authenticate": 'Bearer realm="certledger", error="invalid_token"'},
             )
-        principal = Principal(role=record.role, token_id=record.id, name=record.name, levels=record.levels)
         return AuthenticationResult(user=principal, auth=None)
 
 

@@ -17,11 +17,10 @@ from service.api.auth import Principal, requires
 from service.api.documentation import API_OPERATION
 from service.api.problems import Problem, check_api_request, problem_responses
 from service.api.sessions import NO_SESSION, load_session
-from service.reports import ReportError
+from service.reports import MAX_REPORT_BYTES, ReportError
 from service.reports.proposal import Proposal, propose_list
 
 TAGS = ["sessions"]
-MAX_REPORT_BYTES = 5 * 1024 * 1024
 # What browsers, curl and spreadsheets call a CSV or TSV file; none at all is fine too.
 REPORT_MEDIA_TYPES = (
     "text/csv",
@@ -38,7 +37,12 @@ DESCRIPTION = (
     "devices merged), the minutes behind it and `notes` in words. "
     "`core_trained` is true when a current list already holds that email as core-trained, and the name is "
     "the one an earlier list gave the email, else the report's display name without tags. Facilitators are "
-    "left out; whoever has no usable email is in `unmatched` with the reason. A Zoom 'unique users' export "
+    'left out, and named in `unmatched` as "a facilitator of this session" after whoever has no usable '
+    "email (with the reason). `notes` says things about the report as a whole: where the start came from "
+    "when the session has no `start_time` (the report's meeting start, else the time by which half of the "
+    "attendees had joined), or that the report's meeting started far from the registered start. A report "
+    "in which nobody was there during the session is a 422, and so is one with a time more than two days "
+    "from the session's date (naming its row). A Zoom 'unique users' export "
     "has no join or leave times: `joined_late_minutes` and `left_early_minutes` are null and nobody is "
     "proposed as full participant. Review the proposal, then PUT it to /sessions/{id}/attendees (the extra "
     "keys are ignored there). Nothing is stored."
@@ -128,11 +132,12 @@ async def propose_from_report(request: Request[Principal, Any, Any], session_id:
         ) from None
     _, charset = _media_type(request)
     try:
-        return await propose_list(
+        proposed = await propose_list(
             request.app.state.ledger, session, data, request.app.state.settings, charset=charset
         )
     except ReportError as exc:
         raise Problem(422, str(exc)) from None
+    return proposed.proposal
 
 
 routes = [propose_from_report]

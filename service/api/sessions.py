@@ -1,4 +1,9 @@
-"""Sessions and their attendee lists (SPEC §3)."""
+"""Sessions and their attendee lists (SPEC §3).
+
+The handlers decode and answer; the steps themselves (the rules beyond a body's shape, who may see a
+session, storing, the desk's re-decisions) are service.lists, which the portal takes too. Its refusals
+become problem details here: `problem_for`.
+"""
 
 import datetime as dt
 from typing import Annotated, Any, Literal
@@ -9,25 +14,23 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 from msgspec import Meta
 
+from service import lists
 from service.api.auth import Principal, requires
 from service.api.documentation import API_OPERATION
-from service.api.fields import TEXT_ITEMS_SCHEMA, Date, Email, LocalTime, Text, date_out_of_range
+from service.api.fields import TEXT_ITEMS_SCHEMA, Date, Email, LocalTime, Text
 from service.api.problems import Problem, field_error, problem_responses, require_json_body
-from service.ledger.sessions import (
-    ListRow,
-    NewSession,
-    SessionRecord,
-    create_session,
-    get_session,
-    list_version,
-    sessions_on,
-    submit_list,
+from service.ledger.sessions import SessionRecord, list_version, sessions_on
+from service.lists import (
+    DEFAULT_TITLE,
+    AttendeeDraft,
+    DuplicateEmails,
+    FieldRefused,
+    LevelNotGranted,
+    ListsError,
+    SessionDraft,
+    SessionNotFound,
 )
-from service.rules.attendee_lists import duplicate_email_rows
-from service.rules.wording import clean_text
-from service.settings import is_iana_zone
 
-DEFAULT_TITLE = "IPS Co-reflection"
 TAGS = ["sessions"]
 # Beyond SQLite's integers a version number made the query itself fail (a 500); no list gets near it.
 MAX_VERSION = 2**31 - 1
@@ -119,14 +122,33 @@ def session_out(record: SessionRecord) -> SessionOut:
     )
 
 
+def problem_for(refused: ListsError) -> Problem:
+    """A refusal of service.lists as problem details: 404, 403 for a level, 422 naming the field or rows."""
+    if isinstance(refused, SessionNotFound):
+        return Problem(404, str(refused))
+    if isinstance(refused, LevelNotGranted):
+        return Problem(403, str(refused))
+    if isinstance(refused, FieldRefused):
+        return field_error(refused.field, refused.message)
+    if isinstance(refused, DuplicateEmails):
+        errors = [
+            {
+                "field": f"attendees[{row}].email",
+                "row": row + 1,
+                "message": f"the same email as row {earlier + 1}; each attendee appears once",
+            }
+            for row, earlier in refused.pairs
+        ]
+        return Problem(422, str(refused), errors=errors)
+    return Problem(422, str(refused))
+
+
 async def load_session(request: Request[Principal, Any, Any], session_id: str) -> SessionRecord:
-    """The session if this caller may see it: a facilitator sees only the sessions their token created."""
-    async with request.app.state.ledger.read() as db:
-        record = await get_session(db, session_id)
-    caller: Principal = request.user
-    if record is None or (caller.role == "facilitator" and record.owner_token_id != caller.token_id):
-        raise Problem(404, f"There is no session {session_id!r} that this token can see.")
-    return record
+    """The session if this caller may see it (service.lists.load_session), else a 404."""
+    try:
+        return await lists.load_session(request.app.state.ledger, request.user, session_id)
+    except ListsError as refused:
+        raise problem_for(refused) from None
 
 
 @post(
@@ -142,41 +164,13 @@ async def load_session(request: Request[Principal, Any, Any], session_id: str) -
 async def create(request: Request[Principal, Any, Any], data: JSONBody[SessionIn]) -> SessionOut:
     """Admin, or a facilitator for the levels staff granted their token (`central` only when granted).
     The answer echoes the session with its `id`."""
-    return session_out(await register_session(request, data))
-
-
-async def register_session(request: Request[Principal, Any, Any], data: SessionIn) -> SessionRecord:
-    """The rules beyond the body's shape, the write and the desk's re-decision, shared with the portal:
-    a Problem names what is wrong (403 for a level the token lacks, 422 naming the field)."""
-    caller: Principal = request.user
-    if data.level not in caller.levels:
-        raise Problem(
-            403,
-            f"This token may not register {data.level}-level sessions; staff grant the levels "
-            f"a facilitator may register (this one: {', '.join(caller.levels) or 'none'}).",
-        )
-    if refused := date_out_of_range(data.date):
-        raise field_error("date", refused)
-    settings = request.app.state.settings
-    timezone = data.timezone if data.timezone is not None else settings.timezone
-    if not is_iana_zone(timezone):
-        raise field_error("timezone", f"{timezone!r} is not an IANA time zone such as America/New_York")
-    facilitators = tuple(clean_text(name) for name in data.facilitators)
-    new = NewSession(
-        date=data.date,
-        start_time=data.start_time,
-        timezone=timezone,
-        duration_minutes=data.duration_minutes,
-        facilitators=facilitators,
-        level=data.level,
-        organization=clean_text(data.organization) if data.organization else None,
-        title=clean_text(data.title),
-        delivery=data.delivery,
-    )
-    async with request.app.state.ledger.write(caller.actor) as tx:
-        record = await create_session(tx, new, caller.token_id)
-    await request.app.state.desk.session_registered(record.date, caller.actor)
-    return record
+    state = request.app.state
+    draft = msgspec.convert(data, SessionDraft, from_attributes=True)
+    try:
+        record = await lists.register_session(state.ledger, state.desk, state.settings, request.user, draft)
+    except ListsError as refused:
+        raise problem_for(refused) from None
+    return session_out(record)
 
 
 @get(
@@ -229,45 +223,14 @@ async def submit_attendees(
 ) -> AttendeeListOut:
     """Replaces the session's list with a new version (every version is kept). A malformed email, a
     missing flag or the same email twice is a 422 naming the row."""
-    return await store_list(request, await load_session(request, session_id), data)
-
-
-async def store_list(
-    request: Request[Principal, Any, Any], record: SessionRecord, data: AttendeeListIn
-) -> AttendeeListOut:
-    """A new list version of a session the caller may see, then the desk's re-decisions; shared with the
-    portal. The same email twice is a Problem (422) naming each row."""
-    duplicates = duplicate_email_rows([a.email for a in data.attendees])
-    if duplicates:
-        errors = [
-            {
-                "field": f"attendees[{row}].email",
-                "row": row + 1,
-                "message": f"the same email as row {earlier + 1}; each attendee appears once",
-            }
-            for row, earlier in duplicates
-        ]
-        detail = "; ".join(f"row {e['row']}: {e['message']}" for e in errors)
-        raise Problem(422, detail, errors=errors)
-    rows = [
-        ListRow(
-            name=clean_text(a.name),
-            email=clean_text(a.email),
-            core_trained=a.core_trained,
-            full_participation=a.full_participation,
-            pronouns=a.pronouns.strip() or None if a.pronouns else None,
-        )
-        for a in data.attendees
-    ]
-    caller: Principal = request.user
-    async with request.app.state.ledger.write(caller.actor) as tx:
-        version = await submit_list(tx, record.id, rows)
-    await request.app.state.desk.list_submitted(record.id, version, record.date, caller.actor)
-    return AttendeeListOut(
-        version=version,
-        attendees=len(rows),
-        eligible=sum(r.core_trained and r.full_participation for r in rows),
-    )
+    record = await load_session(request, session_id)
+    drafts = [msgspec.convert(a, AttendeeDraft, from_attributes=True) for a in data.attendees]
+    state = request.app.state
+    try:
+        stored = await lists.submit_attendees(state.ledger, state.desk, request.user, record, drafts)
+    except ListsError as refused:
+        raise problem_for(refused) from None
+    return AttendeeListOut(version=stored.version, attendees=stored.attendees, eligible=stored.eligible)
 
 
 @get(

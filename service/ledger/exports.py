@@ -7,38 +7,15 @@ or in none.
 
 import datetime as dt
 import json
-import sqlite3
 
 import aiosqlite
 import msgspec
 
-from service.ledger.requests import RequestRecord
-from service.ledger.requests import _record as _request
-from service.ledger.sessions import _SELECT_SESSIONS, SessionRecord
-from service.ledger.sessions import _session as _session_record
-from service.ledger.tokens import TokenRecord
+from service.ledger.requests import RequestRecord, request_from_row
+from service.ledger.sessions import SELECT_SESSIONS, SessionRecord, session_from_row
 from service.rules.attendee_lists import email_key
 
 DEFAULT_LIMIT = 500
-
-
-def find_active_token_by_hash(db: sqlite3.Connection, token_hash: str) -> TokenRecord | None:
-    """The portal's cookie names a token by its SHA-256 (never the token): the same unique-index read as
-    the API's bearer check, on the event loop's lookup connection; a revoked token ends its portal session."""
-    row = db.execute(
-        "SELECT * FROM tokens WHERE token_hash = ? AND revoked_at IS NULL", (token_hash,)
-    ).fetchone()
-    if row is None:
-        return None
-    return TokenRecord(
-        id=row["id"],
-        role=row["role"],
-        name=row["name"],
-        email=row["email"],
-        levels=tuple(json.loads(row["levels"])),
-        created_at=row["created_at"],
-        revoked_at=row["revoked_at"],
-    )
 
 
 async def sessions_newest_first(
@@ -69,10 +46,10 @@ async def sessions_newest_first(
         params.append(owner_token_id)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     rows = await db.execute_fetchall(
-        f"{_SELECT_SESSIONS} {where} ORDER BY s.date DESC, s.start_time DESC, s.created_at DESC LIMIT ?",
+        f"{SELECT_SESSIONS} {where} ORDER BY s.date DESC, s.start_time DESC, s.created_at DESC LIMIT ?",
         [*params, limit],
     )
-    return [_session_record(r) for r in rows]
+    return [session_from_row(r) for r in rows]
 
 
 async def organizations(db: aiosqlite.Connection) -> list[str]:
@@ -122,7 +99,7 @@ async def requests_with_outcome(
         "SELECT * FROM certificate_requests WHERE outcome = ? ORDER BY decided_at DESC, id LIMIT ?",
         (outcome, limit),
     )
-    return [_request(r) for r in rows]
+    return [request_from_row(r) for r in rows]
 
 
 class AttendanceRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -258,7 +235,7 @@ async def appearances(db: aiosqlite.Connection, email: str, limit: int = DEFAULT
     )
     return [
         Appearance(
-            session=_session_record(r),
+            session=session_from_row(r),
             name=r["entry_name"],
             core_trained=bool(r["core_trained"]),
             full_participation=bool(r["full_participation"]),

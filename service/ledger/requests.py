@@ -48,7 +48,7 @@ class DecisionRecord(msgspec.Struct, frozen=True, kw_only=True):
     serial: str | None
 
 
-def _record(row: aiosqlite.Row) -> RequestRecord:
+def request_from_row(row: aiosqlite.Row) -> RequestRecord:
     return RequestRecord(
         id=row["id"],
         email=row["email"],
@@ -69,12 +69,12 @@ def _record(row: aiosqlite.Row) -> RequestRecord:
 
 async def find_by_message_id(db: aiosqlite.Connection, message_id: str) -> RequestRecord | None:
     rows = await db.execute_fetchall("SELECT * FROM certificate_requests WHERE message_id = ?", (message_id,))
-    return _record(rows[0]) if rows else None
+    return request_from_row(rows[0]) if rows else None
 
 
 async def get_request(db: aiosqlite.Connection, request_id: str) -> RequestRecord | None:
     rows = await db.execute_fetchall("SELECT * FROM certificate_requests WHERE id = ?", (request_id,))
-    return _record(rows[0]) if rows else None
+    return request_from_row(rows[0]) if rows else None
 
 
 async def insert_request(tx: Transaction, new: NewRequest, decision: DecisionRecord) -> RequestRecord:
@@ -185,7 +185,7 @@ async def list_requests(
         f"SELECT * FROM certificate_requests {where} ORDER BY decided_at, id LIMIT ?",  # noqa: S608
         [*params, limit],
     )
-    return [_record(r) for r in rows]
+    return [request_from_row(r) for r in rows]
 
 
 async def open_requests_near(
@@ -201,7 +201,7 @@ async def open_requests_near(
         " AND decided_at >= ? ORDER BY created_at",
         (first, last, first, last, rejected_since or "9999"),
     )
-    return [_record(r) for r in rows]
+    return [request_from_row(r) for r in rows]
 
 
 async def stale_pending(db: aiosqlite.Connection, before: dt.date) -> list[RequestRecord]:
@@ -210,11 +210,11 @@ async def stale_pending(db: aiosqlite.Connection, before: dt.date) -> list[Reque
         "SELECT * FROM certificate_requests WHERE outcome = 'pending' AND reason = 'no_session' AND date < ?",
         (before.isoformat(),),
     )
-    return [_record(r) for r in rows]
+    return [request_from_row(r) for r in rows]
 
 
 async def requests_for_session(db: aiosqlite.Connection, session_id: str) -> list[RequestRecord]:
     rows = await db.execute_fetchall(
         "SELECT * FROM certificate_requests WHERE session_id = ? ORDER BY created_at", (session_id,)
     )
-    return [_record(r) for r in rows]
+    return [request_from_row(r) for r in rows]

@@ -51,13 +51,13 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(8)}"
 
 
-_SELECT_SESSIONS = """
+SELECT_SESSIONS = """
 SELECT s.*, (SELECT MAX(v.version) FROM list_versions v WHERE v.session_id = s.id) AS list_version
 FROM sessions s
 """
 
 
-def _session(row: aiosqlite.Row) -> SessionRecord:
+def session_from_row(row: aiosqlite.Row) -> SessionRecord:
     return SessionRecord(
         id=row["id"],
         date=dt.date.fromisoformat(row["date"]),
@@ -107,8 +107,8 @@ async def create_session(tx: Transaction, new: NewSession, owner_token_id: int |
 
 
 async def get_session(db: aiosqlite.Connection, session_id: str) -> SessionRecord | None:
-    rows = await db.execute_fetchall(f"{_SELECT_SESSIONS} WHERE s.id = ?", (session_id,))
-    return _session(rows[0]) if rows else None
+    rows = await db.execute_fetchall(f"{SELECT_SESSIONS} WHERE s.id = ?", (session_id,))
+    return session_from_row(rows[0]) if rows else None
 
 
 async def sessions_on(
@@ -127,10 +127,10 @@ async def sessions_on(
         params.append(owner_token_id)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     rows = await db.execute_fetchall(
-        f"{_SELECT_SESSIONS} {where} ORDER BY s.date, s.start_time, s.id",
+        f"{SELECT_SESSIONS} {where} ORDER BY s.date, s.start_time, s.id",
         params,
     )
-    return [_session(r) for r in rows]
+    return [session_from_row(r) for r in rows]
 
 
 async def latest_version(db: aiosqlite.Connection, session_id: str) -> int | None:

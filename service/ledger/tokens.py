@@ -61,8 +61,14 @@ async def create_token(
 
 def find_active_token(db: sqlite3.Connection, token: str) -> TokenRecord | None:
     """Runs on the event loop's own connection (Ledger.lookup): a unique-index lookup on every API call."""
+    return find_active_token_by_hash(db, hash_token(token))
+
+
+def find_active_token_by_hash(db: sqlite3.Connection, token_hash: str) -> TokenRecord | None:
+    """The same lookup by the token's SHA-256 (what the portal's cookie holds, never the token): a revoked
+    token is found no more, so it ends its API calls and its portal session alike."""
     row = db.execute(
-        "SELECT * FROM tokens WHERE token_hash = ? AND revoked_at IS NULL", (hash_token(token),)
+        "SELECT * FROM tokens WHERE token_hash = ? AND revoked_at IS NULL", (token_hash,)
     ).fetchone()
     return _record(row) if row else None
 

@@ -27,8 +27,9 @@ names. Sessions without a list have no rows. Columns, in order:
 | verify_url | the verification link printed on the certificate, or empty |
 
 UTF-8 with a byte-order mark, so that spreadsheet programs read accented and non-Latin names right;
-RFC 4180 quoting and CRLF line ends. A cell that starts with = + - @ (or a tab or carriage return) is
-prefixed with an apostrophe, so that a spreadsheet never runs a name as a formula (OWASP CSV injection).
+RFC 4180 quoting and CRLF line ends. A cell that starts with = + - @ (or a tab or carriage return), also
+after leading spaces (spreadsheets skip them), is prefixed with an apostrophe, so that a spreadsheet never
+runs a name as a formula (OWASP CSV injection).
 """
 
 import csv
@@ -69,7 +70,7 @@ def _cell(value: object) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     text = str(value)
-    return f"'{text}" if text.startswith(_FORMULA_START) else text
+    return f"'{text}" if text.lstrip(" ").startswith(_FORMULA_START) else text
 
 
 def _row(r: AttendanceRow) -> list[str]:

@@ -20,17 +20,18 @@ Errors = dict[str, str]
 _AT_FIELD = re.compile(r" - at `\$\.([a-z_]+)")
 _MISSING = re.compile(r"^Object missing required field `([a-z_]+)`")
 
-# A value each field accepts: stands in for a wrong one while the rest of the form is checked.
+# A value each field accepts: stands in for a wrong one while the rest of the form is checked. In the
+# order of the form's fields, which is the order of its errors.
 _SESSION_FALLBACK: dict[str, Any] = {
     "date": "2026-01-01",
     "start_time": "12:00",
-    "timezone": "UTC",
     "duration_minutes": 90,
+    "timezone": "UTC",
     "facilitators": ["x"],
     "level": "hub",
-    "organization": "x",
     "title": "x",
     "delivery": "online",
+    "organization": "x",
 }
 SESSION_MESSAGES = {
     "date": "Enter the date of the session as a real calendar date, like 2026-03-04.",
@@ -46,6 +47,7 @@ SESSION_MESSAGES = {
 }
 SESSION_MISSING = {
     "date": "Enter the date of the session.",
+    "start_time": "Enter the start time, like 18:00: lateness is judged from it.",
     "duration_minutes": "Enter the length of the session in minutes (90 is usual).",
     "facilitators": "Enter at least one facilitator's name.",
     "level": "Choose the level of the session.",
@@ -99,7 +101,10 @@ def text(form: FormMultiDict, name: str) -> str:
 
 
 def session_in(form: FormMultiDict, default_timezone: str) -> tuple[SessionIn | None, Errors]:
-    """The register form as the API's SessionIn; empty optional fields take the API's defaults."""
+    """The register form as the API's SessionIn; empty optional fields take the API's defaults.
+
+    The start time is required here though the API takes a session without one: a facilitator registering
+    in the portal knows it, and without it an attendance report can only guess when the session began."""
     data: dict[str, Any] = {
         "date": text(form, "date"),
         "duration_minutes": text(form, "duration_minutes"),
@@ -115,7 +120,10 @@ def session_in(form: FormMultiDict, default_timezone: str) -> tuple[SessionIn | 
         if not data[required]:
             del data[required]
     converted, wrong = convert_all(data, SessionIn, _SESSION_FALLBACK)
-    return converted, _words(wrong, SESSION_MISSING, SESSION_MESSAGES)
+    if "start_time" not in data:
+        wrong["start_time"], converted = True, None
+    in_form_order = {field: wrong[field] for field in _SESSION_FALLBACK if field in wrong}
+    return converted, _words(in_form_order, SESSION_MISSING, SESSION_MESSAGES)
 
 
 def attendee_in(

@@ -18,11 +18,14 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from service.api.auth import Principal
 from service.api.problems import Problem
 from service.ledger.database import LedgerUnavailable
+from service.lists import SessionNotFound
 from service.portal.csrf import CsrfRefused, csrf_token
+from service.reports import MAX_REPORT_BYTES
 from service.rules.wording import long_date
 
 log = logging.getLogger("certledger")
 HOME = "/portal/"
+MAX_FORM_BYTES = 2 * 1024 * 1024  # the app's limit for a request body (service.app.MAX_BODY_BYTES)
 
 
 class SignInRequired(Exception):
@@ -72,10 +75,25 @@ def see_other(path: str, **query: str | int) -> Redirect:
 
 
 def safe_next(value: object) -> str | None:
-    """Where to go after signing in: only a path of this portal (no other site, no `//host`)."""
-    if not isinstance(value, str) or not value.startswith("/portal/") or "//" in value or "\\" in value:
+    """Where to go after signing in: only a path of this portal. Starting with /portal/, it names no other
+    site; a backslash (browsers read it as a slash) and dot segments ("/portal/../api/…", also written
+    %2e%2e, which a browser resolves out of the portal) are refused all the same."""
+    if not isinstance(value, str) or not value.startswith("/portal/") or "\\" in value:
+        return None
+    path = urllib.parse.unquote(value.partition("?")[0].partition("#")[0])
+    if any(segment in (".", "..") for segment in path.split("/")) or "\\" in path:
         return None
     return value if len(value) <= 500 and value.isprintable() else None
+
+
+def submitted_by(actor: str) -> str:
+    """Who a ledger event names, in words: "token:3:Jane Doe" is Jane Doe, the bootstrap token is staff."""
+    if actor == "admin:bootstrap":
+        return "staff (bootstrap token)"
+    kind, _, rest = actor.partition(":")
+    if kind == "token":
+        return rest.partition(":")[2] or actor
+    return actor
 
 
 def _error_page(request: Request[Any, Any, Any], status: int, heading: str, message: str) -> Template:
@@ -102,7 +120,9 @@ def handle_portal_error(request: Request[Any, Any, Any], exc: Exception) -> Resp
             "The form was not sent from this portal in your current sign-in (it may be from an older "
             "page, or your sign-in ended). Nothing was changed. Go back, reload the page, and send it again.",
         )
-    if isinstance(exc, Problem | NotFoundException) and exc.status_code == 404:
+    if isinstance(exc, SessionNotFound) or (
+        isinstance(exc, Problem | NotFoundException) and exc.status_code == 404
+    ):
         return _error_page(
             request,
             404,
@@ -114,7 +134,10 @@ def handle_portal_error(request: Request[Any, Any, Any], exc: Exception) -> Resp
     if isinstance(exc, HTTPException):
         status = exc.status_code
         if status == 413:
-            message = "The file or form is too large (at most 2 MB). Nothing was changed."
+            limit = MAX_REPORT_BYTES if request.url.path.endswith("/report") else MAX_FORM_BYTES
+            message = (
+                f"The file or form is too large (at most {limit // (1024 * 1024)} MB). Nothing was changed."
+            )
         elif status == 405:
             message = "That page cannot be used this way. Use the links and buttons of the portal."
         else:

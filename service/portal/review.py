@@ -15,10 +15,13 @@ from service.api.sessions import AttendeeIn, AttendeeListIn
 from service.ledger.sessions import ListRow
 from service.portal.forms import attendee_in, text
 from service.portal.typed_list import TypedEntry
+from service.reports.proposal import Proposed
+from service.rules.attendee_lists import email_key
 
 MAX_ROWS = 5000
 BLANK_ROWS = 3
 MORE_ROWS = 5
+MAX_REPORT_NOTES = 10
 
 
 class ReviewRow(msgspec.Struct, kw_only=True):
@@ -29,6 +32,9 @@ class ReviewRow(msgspec.Struct, kw_only=True):
     minutes_present: int | None = None
     joined_late_minutes: int | None = None
     left_early_minutes: int | None = None
+    # The limits passed by the rule's exact seconds (15 min 1 s late is too late, though it shows 15 min).
+    joined_too_late: bool = False
+    left_too_early: bool = False
     notes: str = ""
     pronouns: str = ""
     omit: bool = False
@@ -37,6 +43,10 @@ class ReviewRow(msgspec.Struct, kw_only=True):
     @property
     def is_blank(self) -> bool:
         return not self.name and not self.email
+
+    def who(self, number: int) -> str:
+        """How a screen reader names the row: the person, not a row number (a blank row has only that)."""
+        return self.name or self.email or f"new row {number}"
 
 
 class LeftOut(msgspec.Struct, kw_only=True):
@@ -51,16 +61,12 @@ class Review(msgspec.Struct, kw_only=True):
     left_out: list[LeftOut] = msgspec.field(default_factory=list)
     source: str = ""
     problems: list[str] = msgspec.field(default_factory=list)
+    report_notes: list[str] = msgspec.field(default_factory=list)  # about the report as a whole
 
     def with_blank_rows(self, count: int = BLANK_ROWS) -> "Review":
         """Empty rows at the end, for people the report or the typed list missed."""
         blanks = max(0, count - sum(row.is_blank for row in self.rows[-count:]))
-        return Review(
-            rows=[*self.rows, *(ReviewRow() for _ in range(blanks))],
-            left_out=self.left_out,
-            source=self.source,
-            problems=self.problems,
-        )
+        return msgspec.structs.replace(self, rows=[*self.rows, *(ReviewRow() for _ in range(blanks))])
 
 
 def _notes(value: Any) -> str:
@@ -69,10 +75,14 @@ def _notes(value: Any) -> str:
     return str(value or "")
 
 
-def review_from_proposal(proposal: Any) -> Review:
-    """From the attendance-report parser's Proposal (attendees with numbers and notes, and who was left out)."""
-    return Review(
-        rows=[
+def review_from_proposal(proposed: Proposed) -> Review:
+    """From the attendance-report import: attendees with numbers and notes, who was left out, and the notes
+    about the report as a whole."""
+    proposal = proposed.proposal
+    rows = []
+    for a in proposal.attendees:
+        too_late, too_early = proposed.over_limits.get(email_key(a.email), (False, False))
+        rows.append(
             ReviewRow(
                 name=a.name,
                 email=a.email,
@@ -81,12 +91,16 @@ def review_from_proposal(proposal: Any) -> Review:
                 minutes_present=a.minutes_present,
                 joined_late_minutes=a.joined_late_minutes,
                 left_early_minutes=a.left_early_minutes,
+                joined_too_late=too_late,
+                left_too_early=too_early,
                 notes=_notes(a.notes),
             )
-            for a in proposal.attendees
-        ],
+        )
+    return Review(
+        rows=rows,
         left_out=[LeftOut(name=u.name, reason=u.reason) for u in proposal.unmatched],
         source="report",
+        report_notes=list(proposal.notes),
     )
 
 
@@ -99,7 +113,7 @@ def review_from_typed(
             ReviewRow(
                 name=e.name,
                 email=e.email,
-                core_trained=all_core or e.email.strip().lower() in core_trained,
+                core_trained=all_core or email_key(e.email) in core_trained,
                 full_participation=all_full,
             )
             for e in entries
@@ -144,6 +158,8 @@ def review_from_form(form: FormMultiDict) -> Review:
                 minutes_present=_number(form, prefix + "minutes_present"),
                 joined_late_minutes=_number(form, prefix + "joined_late_minutes"),
                 left_early_minutes=_number(form, prefix + "left_early_minutes"),
+                joined_too_late=form.get(prefix + "joined_too_late") is not None,
+                left_too_early=form.get(prefix + "left_too_early") is not None,
                 notes=text(form, prefix + "notes")[:500],
                 pronouns=text(form, prefix + "pronouns")[:60],
                 omit=form.get(prefix + "omit") is not None,
@@ -154,7 +170,13 @@ def review_from_form(form: FormMultiDict) -> Review:
         name = text(form, f"left_out-{i}-name")[:200]
         if name:
             left_out.append(LeftOut(name=name, reason=text(form, f"left_out-{i}-reason")[:200]))
-    return Review(rows=rows, left_out=left_out, source=text(form, "source")[:40])
+    notes = [text(form, f"report_note-{i}")[:1000] for i in range(MAX_REPORT_NOTES)]
+    return Review(
+        rows=rows,
+        left_out=left_out,
+        source=text(form, "source")[:40],
+        report_notes=[note for note in notes if note],
+    )
 
 
 class Submission(msgspec.Struct, kw_only=True):
@@ -197,16 +219,10 @@ def submission(review: Review) -> Submission | None:
     return Submission(body=body, positions=positions)
 
 
-def place_errors(review: Review, submitted: Submission, errors: Sequence[dict[str, Any]]) -> None:
-    """Put the API's row errors (`attendees[3].email`, 0-based among the kept rows) on the review rows."""
-    for error in errors:
-        row = error.get("row")
-        if not isinstance(row, int) or not 1 <= row <= len(submitted.positions):
-            continue
-        target = review.rows[submitted.positions[row - 1]]
-        earlier = str(error.get("message", ""))
-        target.errors["email"] = (
-            "This email is already on the list above; each attendee appears once."
-            if "same email" in earlier
-            else earlier
-        )
+def place_errors(review: Review, submitted: Submission, duplicates: Sequence[tuple[int, int]]) -> None:
+    """Put the list's refusal of a repeated email ((row, earlier row), 0-based among the kept rows) on the
+    review rows."""
+    for row, _ in duplicates:
+        if 0 <= row < len(submitted.positions):
+            target = review.rows[submitted.positions[row]]
+            target.errors["email"] = "This email is already on the list above; each attendee appears once."

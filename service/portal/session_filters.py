@@ -27,7 +27,8 @@ class Filters(msgspec.Struct, kw_only=True):
         return any(self.values.values())
 
 
-def _date(value: str) -> dt.date | None:
+def parse_date(value: str) -> dt.date | None:
+    """A date written YYYY-MM-DD (as a date input sends it, and as `certledger export` takes it), else None."""
     try:
         return dt.date.fromisoformat(value) if len(value) == 10 else None
     except ValueError:
@@ -40,7 +41,7 @@ def read_filters(query: Mapping[str, str]) -> Filters:
     for name in ("from", "to"):
         if not values[name]:
             continue
-        day = _date(values[name])
+        day = parse_date(values[name])
         if day is None:
             filters.errors[name] = DATE_MESSAGE
         elif name == "from":

@@ -1,29 +1,32 @@
 """A facilitator's pages: their sessions, registering one, and a session's attendee list from an upload
 or a typed list through the review table to a submitted version, with each attendee's certificate status.
 
-Staff (admin) use the same pages for any session. Handlers parse the form and call what the JSON API
-calls: `register_session` and `store_list` (with the desk's re-decisions), `load_session` (a facilitator
-sees only their own sessions; another's answers 404) and the ledger's queries.
+Staff (admin) use the same pages for any session. Handlers parse the form and take the steps the JSON
+API takes, from service.lists: `register_session` and `submit_attendees` (with the desk's re-decisions),
+`load_session` (a facilitator sees only their own sessions; another's is the 404 page); their refusals
+become errors beside the form's fields. The ledger's queries fill the pages.
 """
 
 import functools
 import zoneinfo
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath
 
+from service import lists
 from service.api.auth import Principal
 from service.api.problems import Problem
-from service.api.sessions import load_session, register_session, store_list
 from service.ledger.attendance import known_attendees
 from service.ledger.certificates import certificates_for
 from service.ledger.exports import list_versions_of, sessions_newest_first
 from service.ledger.requests import requests_for_session
 from service.ledger.sessions import SessionRecord, list_version
+from service.lists import AttendeeDraft, DuplicateEmails, FieldRefused, LevelNotGranted, SessionDraft
 from service.portal.forms import SESSION_MESSAGES, session_in, text
-from service.portal.pages import page, see_other, signed_in
+from service.portal.pages import page, see_other, signed_in, submitted_by
 from service.portal.review import (
     MORE_ROWS,
     Review,
@@ -38,9 +41,12 @@ from service.portal.review import (
 from service.portal.session_filters import read_filters
 from service.portal.statuses import attendee_statuses, reason_words, requests_off_list
 from service.portal.typed_list import read_typed_list
-from service.reports import ReportError
+from service.reports import EXPECTED, MAX_REPORT_BYTES, WHERE_TO_DOWNLOAD, ReportError
 from service.reports.proposal import propose_list
 from service.rules.attendee_lists import email_key
+
+# The form's multipart wrapping around a 5 MB export; the file itself is held to MAX_REPORT_BYTES.
+_MULTIPART_ALLOWANCE = 64 * 1024
 
 LEVEL_LABELS = {"central": "IPS Central", "hub": "Hub / local"}
 _ZONE_AREAS = (
@@ -121,22 +127,26 @@ async def create_session(request: Request[Principal, Any, Any]) -> Response[Any]
     fields = ("date", "start_time", "timezone", "duration_minutes", "facilitators", "level", "title")
     values = {name: text(form, name) for name in (*fields, "delivery", "organization")}
     data, errors = session_in(form, request.app.state.settings.timezone)
-    caller: Principal = request.user
-    if data is not None and data.level not in caller.levels:
-        errors["level"] = (
-            f"Your token may not register {LEVEL_LABELS[data.level]}-level sessions; staff grant that."
-        )
     if errors or data is None:
         return _session_form(request, values, errors, status=422)
+    state = request.app.state
+    draft = msgspec.convert(data, SessionDraft, from_attributes=True)
     try:
-        record = await register_session(request, data)
-    except Problem as refused:
-        # What the API checks beyond the body's shape (a date out of range, an unknown time zone).
-        for error in refused.errors or [{"field": "level", "message": refused.detail}]:
-            field = str(error.get("field", ""))
-            errors[field] = SESSION_MESSAGES.get(field, str(error.get("message", "")))
+        record = await lists.register_session(state.ledger, state.desk, state.settings, request.user, draft)
+    except LevelNotGranted as refused:
+        label = LEVEL_LABELS.get(refused.level, refused.level)
+        errors["level"] = f"Your token may not register {label}-level sessions; staff grant that."
+        return _session_form(request, values, errors, status=422)
+    except FieldRefused as refused:
+        # What the rules check beyond the form's shape (a date out of range, an unknown time zone).
+        errors[refused.field] = SESSION_MESSAGES.get(refused.field, refused.message)
         return _session_form(request, values, errors, status=422)
     return see_other(f"/portal/sessions/{record.id}", registered=1)
+
+
+async def _load(request: Request[Principal, Any, Any], session_id: str) -> SessionRecord:
+    """The session if this caller may see it; SessionNotFound otherwise (the 404 page)."""
+    return await lists.load_session(request.app.state.ledger, request.user, session_id)
 
 
 async def _session_page(
@@ -147,6 +157,7 @@ async def _session_page(
     status: int = 200,
     errors: dict[str, str] | None = None,
     typed: str = "",
+    report_details: str = "",
 ) -> Response[Any]:
     shown_version = version if version is not None else record.list_version
     async with request.app.state.ledger.read() as db:
@@ -174,12 +185,15 @@ async def _session_page(
         submitted=next((v for v in versions if str(v.version) == submitted), None),
         errors=errors or {},
         typed=typed,
+        report_details=report_details,
+        where_to_download=WHERE_TO_DOWNLOAD,
+        submitted_by=submitted_by,
     )
 
 
 @get("/sessions/{session_id:str}", guards=[signed_in], name="portal:session")
 async def session_page(request: Request[Principal, Any, Any], session_id: FromPath[str]) -> Response[Any]:
-    record = await load_session(request, session_id)
+    record = await _load(request, session_id)
     raw = request.query_params.get("version")
     version = None
     if raw is not None:
@@ -204,27 +218,44 @@ def _review_page(
     )
 
 
-@post("/sessions/{session_id:str}/report", guards=[signed_in], name="portal:upload-report")
+@post(
+    "/sessions/{session_id:str}/report",
+    guards=[signed_in],
+    name="portal:upload-report",
+    request_max_body_size=MAX_REPORT_BYTES + _MULTIPART_ALLOWANCE,
+)
 async def upload_report(request: Request[Principal, Any, Any], session_id: FromPath[str]) -> Response[Any]:
-    """Read a Zoom or Teams export into the review table; nothing is stored."""
-    record = await load_session(request, session_id)
+    """Read a Zoom or Teams export into the review table; nothing is stored. The same 5 MB as the API."""
+    record = await _load(request, session_id)
     upload = (await request.form()).get("report")
     data = await upload.read() if isinstance(upload, UploadFile) else b""
     if not data:
         error = "Choose the attendance report file your meeting tool exported (a .csv file)."
         return await _session_page(request, record, status=422, errors={"report": error})
+    if len(data) > MAX_REPORT_BYTES:
+        error = (
+            f"The file is larger than {MAX_REPORT_BYTES // (1024 * 1024)} MB; an attendance report is far "
+            "smaller. Check that it is the export itself."
+        )
+        return await _session_page(request, record, status=413, errors={"report": error})
     try:
-        proposal = await propose_list(request.app.state.ledger, record, data, request.app.state.settings)
+        proposed = await propose_list(request.app.state.ledger, record, data, request.app.state.settings)
     except ReportError as unread:
-        return await _session_page(request, record, status=422, errors={"report": str(unread)})
-    review = review_from_proposal(proposal)
+        return await _session_page(
+            request,
+            record,
+            status=422,
+            errors={"report": unread.plain},
+            report_details=EXPECTED if unread.expected else "",
+        )
+    review = review_from_proposal(proposed)
     return _review_page(request, record, review.with_blank_rows())
 
 
 @post("/sessions/{session_id:str}/typed", guards=[signed_in], name="portal:typed-list")
 async def typed_list(request: Request[Principal, Any, Any], session_id: FromPath[str]) -> Response[Any]:
     """Read a typed or pasted list into the review table; nothing is stored."""
-    record = await load_session(request, session_id)
+    record = await _load(request, session_id)
     form = await request.form()
     typed = form.get("typed")
     typed = typed if isinstance(typed, str) else ""
@@ -249,7 +280,7 @@ async def typed_list(request: Request[Principal, Any, Any], session_id: FromPath
 @get("/sessions/{session_id:str}/review", guards=[signed_in], name="portal:review-latest")
 async def review_latest(request: Request[Principal, Any, Any], session_id: FromPath[str]) -> Response[Any]:
     """The latest version in the review table, to correct it into a new version."""
-    record = await load_session(request, session_id)
+    record = await _load(request, session_id)
     if record.list_version is None:
         return see_other(f"/portal/sessions/{record.id}")
     async with request.app.state.ledger.read() as db:
@@ -261,7 +292,7 @@ async def review_latest(request: Request[Principal, Any, Any], session_id: FromP
 @post("/sessions/{session_id:str}/attendees", guards=[signed_in], name="portal:submit-list")
 async def submit_list(request: Request[Principal, Any, Any], session_id: FromPath[str]) -> Response[Any]:
     """The reviewed table becomes the session's next list version, as PUT .../attendees does."""
-    record = await load_session(request, session_id)
+    record = await _load(request, session_id)
     form = await request.form()
     review = review_from_form(form)
     if form.get("action") == "more_rows":
@@ -273,12 +304,12 @@ async def submit_list(request: Request[Principal, Any, Any], session_id: FromPat
     if not submitted.body.attendees:
         review.problems.append("The list is empty: keep at least one attendee, or go back to the session.")
         return _review_page(request, record, review.with_blank_rows(), status=422)
+    drafts = [msgspec.convert(a, AttendeeDraft, from_attributes=True) for a in submitted.body.attendees]
+    state = request.app.state
     try:
-        stored = await store_list(request, record, submitted.body)
-    except Problem as refused:
-        if refused.status_code != 422:
-            raise
-        place_errors(review, submitted, refused.errors or [])
+        stored = await lists.submit_attendees(state.ledger, state.desk, request.user, record, drafts)
+    except DuplicateEmails as refused:
+        place_errors(review, submitted, refused.pairs)
         return _review_page(request, record, review, status=422)
     return see_other(f"/portal/sessions/{record.id}", submitted=stored.version)
 

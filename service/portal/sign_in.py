@@ -5,15 +5,19 @@ a random nonce that is also the session's CSRF token, signed with itsdangerous u
 secret keys (salt `certledger.portal`, so it can never pass for a certificate link) and refused after
 SESSION_HOURS. Each request looks the hash up again, so a revoked token ends its portal session at once.
 
-The cookie is HttpOnly, SameSite=Lax and Secure, except over plain http to a loopback host
-(127.0.0.1, ::1, localhost), where a browser would otherwise drop it: that is the local test and
-development case, and nothing crosses a network there. Behind a TLS-terminating proxy the Host header is
-the public name, so the cookie stays Secure even when the proxy speaks http to the service.
+The cookie is HttpOnly, SameSite=Lax, and Secure whenever the service's public address
+(CERTLEDGER_BASE_URL, the one printed on certificates) is https. The request's own Host header or scheme do
+not decide it: a client chooses those, and behind a TLS-terminating proxy the service itself speaks http.
+Only a deployment whose public address is plain http (the default http://127.0.0.1:8000, for local use)
+sends it without Secure, where a browser would otherwise drop it.
+
+Who the cookie names is looked up as the API's bearer token is (service.api.auth.principal_for_hash), and
+only facilitators and staff (admin) sign in: the sign-in form refuses other roles, and the lookup of every
+request refuses them again, so that even a cookie forged with a leaked signing key cannot turn an intake
+token into a portal session.
 """
 
-import hmac
 import secrets
-import sqlite3
 from typing import Any
 
 import msgspec
@@ -25,9 +29,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api.auth import BOOTSTRAP_ADMIN, Principal
-from service.ledger.database import LedgerUnavailable
-from service.ledger.exports import find_active_token_by_hash
+from service.api.auth import Principal, principal_for_hash
 from service.ledger.tokens import hash_token
 
 COOKIE_NAME = "certledger_portal"
@@ -36,7 +38,6 @@ SALT = "certledger.portal"
 SESSION_HOURS = 12
 MAX_TOKEN_LENGTH = 512
 PORTAL_ROLES = ("facilitator", "admin")
-_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 class PortalSession(msgspec.Struct, frozen=True, array_like=True):
@@ -68,9 +69,9 @@ def _read(connection: ASGIConnection[Any, Any, Any, Any]) -> PortalSession | Non
         return None
 
 
-def _is_loopback_http(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
-    url = connection.url
-    return url.scheme == "http" and (url.hostname or "").strip("[]") in _LOOPBACK_HOSTS
+def _secure(state: State) -> bool:
+    """Secure when the public address is https (settings.base_url), whatever this request says."""
+    return bool(state.settings.base_url.lower().startswith("https://"))
 
 
 def _cookie(connection: ASGIConnection[Any, Any, Any, Any], session: PortalSession) -> Cookie:
@@ -79,7 +80,7 @@ def _cookie(connection: ASGIConnection[Any, Any, Any, Any], session: PortalSessi
         key=COOKIE_NAME,
         value=value,
         path=COOKIE_PATH,
-        secure=not _is_loopback_http(connection),
+        secure=_secure(connection.app.state),
         httponly=True,
         samesite="lax",
     )
@@ -92,31 +93,18 @@ def _deleted_cookie(connection: ASGIConnection[Any, Any, Any, Any]) -> Cookie:
         path=COOKIE_PATH,
         max_age=0,
         expires=0,
-        secure=not _is_loopback_http(connection),
+        secure=_secure(connection.app.state),
         httponly=True,
         samesite="lax",
     )
 
 
 def principal_for_token(state: State, token: str) -> Principal | None:
-    """Who a token typed into the sign-in form is: checked like the API's bearer token."""
+    """Who a token typed into the sign-in form is: checked as the API's bearer token is."""
     token = token.strip()
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
-    return principal_for_hash(state, hash_token(token))
-
-
-def principal_for_hash(state: State, token_hash: str) -> Principal | None:
-    admin_token: str | None = state.settings.admin_token
-    if admin_token is not None and hmac.compare_digest(token_hash, hash_token(admin_token)):
-        return BOOTSTRAP_ADMIN
-    try:
-        record = find_active_token_by_hash(state.ledger.lookup, token_hash)
-    except sqlite3.OperationalError as exc:
-        raise LedgerUnavailable(str(exc)) from exc
-    if record is None:
-        return None
-    return Principal(role=record.role, token_id=record.id, name=record.name, levels=record.levels)
+    return principal_for_hash(hash_token(token), state.settings, state.ledger)
 
 
 def current_session(connection: ASGIConnection[Any, Any, Any, Any]) -> PortalSession:
@@ -149,7 +137,8 @@ class PortalSessionMiddleware(ASGIMiddleware):
         session = incoming or new_session()
         user = None
         if session.token_hash is not None:
-            user = principal_for_hash(connection.app.state, session.token_hash)
+            state = connection.app.state
+            user = principal_for_hash(session.token_hash, state.settings, state.ledger)
             if user is not None and user.role not in PORTAL_ROLES:
                 user = None
         scope["auth"] = session

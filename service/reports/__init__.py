@@ -17,6 +17,11 @@ import msgspec
 
 ReportKind = Literal["zoom", "zoom_unique_users", "teams"]
 
+MAX_REPORT_BYTES = 5 * 1024 * 1024  # the largest export read, by the API and the portal alike
+WHERE_TO_DOWNLOAD = (
+    "Download the report as your meeting tool exports it: in Zoom, Reports → Usage → Participants → "
+    "Export; in Teams, the meeting's chat → Attendance → Download."
+)
 EXPECTED = (
     "Expected a Zoom participant report (columns Name (Original Name), User Email, Join Time, Leave Time; "
     "with or without the meeting overview, or the 'unique users' export with Total Duration (Minutes)) "
@@ -26,7 +31,19 @@ EXPECTED = (
 
 
 class ReportError(ValueError):
-    """The file cannot be read as an attendance report; the message says why, in words for a person."""
+    """The file cannot be read as an attendance report; the message says why, in words for a person.
+
+    `plain` is that one sentence; `expected` adds what an export must look like (EXPECTED), which the
+    API's answer carries in full and the portal folds away under the sentence."""
+
+    def __init__(self, plain: str, *, expected: bool = False) -> None:
+        super().__init__(f"{plain} {EXPECTED}" if expected else plain)
+        self.plain = plain
+        self.expected = expected
+
+    def at_row(self, line: int) -> "ReportError":
+        """The same refusal, naming the row of the file it is about."""
+        return ReportError(f"Row {line}: {self.plain}", expected=self.expected)
 
 
 class Stamp(NamedTuple):
@@ -63,6 +80,7 @@ class RawConnection(msgspec.Struct, frozen=True, kw_only=True):
     left: Stamp | None = None
     total_minutes: float | None = None
     in_waiting_room: bool = False
+    line: int = 0  # the row of the file (1 is the first), for messages that name it
 
 
 class RawReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -86,6 +104,7 @@ class Connection(msgspec.Struct, frozen=True, kw_only=True):
     left: dt.datetime | None
     total_minutes: float | None
     in_waiting_room: bool
+    line: int
 
 
 class Report(msgspec.Struct, frozen=True, kw_only=True):
@@ -159,7 +178,7 @@ def read_stamp(text: str) -> Stamp | None:
             return Stamp(a, b, c, clock, fixed=True)
         if len(match["a"]) > 2 or len(match["c"]) == 3:
             raise ReportError(f"{text!r} is not a date and time this reader knows.")
-        return Stamp(c + 2000 if c < 100 else c, a, b, clock)
+        return Stamp(c + 2000 if len(match["c"]) == 2 else c, a, b, clock)  # 0001 is year 1, 26 is 2026
     if (match := _NAMED.match(text)) and (month := _MONTHS.get((match["m1"] or match["m2"]).lower())):
         return Stamp(int(match["y"]), month, int(match["d1"] or match["d2"]), _clock(match, text), fixed=True)
     raise ReportError(f"{text!r} is not a date and time this reader knows.")

@@ -5,9 +5,12 @@ zero bytes, then UTF-8 is tried, then Windows-1252 (what Excel writes when it sa
 Cells are split on tabs, commas or semicolons, whichever lets a known header be found.
 
 Dates such as 3/4/26 do not say which number is the month. One order holds for the whole file: the one
-under which every date in it is a real date and the meeting falls nearest the session's date (Zoom and
-Teams write m/d first in the US, so m/d wins a tie). A report whose meeting is not within a day of the
-session's date is refused: it is another meeting's.
+under which every date in it is a real date and the date farthest from the session's lies nearest it (so
+that a meeting crossing midnight, 03/03 23:00 to 04/03 00:05, is read as one night, not as March to
+April), then the one with fewer connections that leave before they join; Zoom and Teams write m/d first
+in the US, so m/d wins a tie. A report whose meeting is not within a day of the session's date is
+refused: it is another meeting's. So is a single moment more than two days from it (a typed 01/01/0001
+or 12/31/9999 would otherwise count as present all along, or overflow): the refusal names its row.
 """
 
 import codecs
@@ -17,7 +20,6 @@ import io
 from collections.abc import Callable, Sequence
 
 from service.reports import (
-    EXPECTED,
     Connection,
     RawReport,
     Report,
@@ -27,6 +29,10 @@ from service.reports import (
     zoom,
 )
 from service.rules.wording import day_month_year
+
+# How far from the session's date a moment of its report may be: a meeting seen across the date line and
+# crossing midnight is within a day or two of it; anything farther is a mistyped or corrupted time.
+MAX_DAYS_FROM_SESSION = 2
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -44,11 +50,12 @@ _READERS: tuple[tuple[Callable[[Sequence[Sequence[str]]], bool], Callable[..., R
 def decode(data: bytes, charset: str | None = None) -> str:
     """The file's text. `charset` (from the upload's Content-Type) is tried after a byte-order mark."""
     if not data.strip():
-        raise ReportError(f"The file is empty. {EXPECTED}")
+        raise ReportError("The file is empty.", expected=True)
     if data.startswith(b"PK\x03\x04"):
         raise ReportError(
             "This is a spreadsheet workbook (.xlsx), not CSV: download the report as CSV, or open it and "
-            f"save it as 'CSV UTF-8'. {EXPECTED}"
+            "save it as 'CSV UTF-8'.",
+            expected=True,
         )
     for bom, encoding in _BOMS:
         if data.startswith(bom):
@@ -66,7 +73,7 @@ def decode(data: bytes, charset: str | None = None) -> str:
             continue
         if "\x00" not in text:
             return text
-    raise ReportError(f"The file is not text (it looks like a binary file). {EXPECTED}")
+    raise ReportError("The file is not text (it looks like a binary file).", expected=True)
 
 
 def _known_codec(charset: str) -> bool:
@@ -80,9 +87,9 @@ def _decoded(data: bytes, encoding: str) -> str:
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError:
-        raise ReportError(f"The file starts like {encoding} text but is not; {EXPECTED}") from None
+        raise ReportError(f"The file starts like {encoding} text but is not.", expected=True) from None
     if "\x00" in text:
-        raise ReportError(f"The file is not text (it holds zero bytes). {EXPECTED}")
+        raise ReportError("The file is not text (it holds zero bytes).", expected=True)
     return text
 
 
@@ -90,7 +97,7 @@ def _rows(text: str, delimiter: str) -> list[list[str]]:
     try:
         return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
-        raise ReportError(f"The file cannot be read as CSV ({exc}). {EXPECTED}") from None
+        raise ReportError(f"The file cannot be read as CSV ({exc}).", expected=True) from None
 
 
 def read_raw(text: str) -> RawReport:
@@ -102,7 +109,7 @@ def read_raw(text: str) -> RawReport:
         for recognizes, read in _READERS:
             if recognizes(rows):
                 return read(rows)
-    raise ReportError(f"This file is not an attendance report this service knows. {EXPECTED}")
+    raise ReportError("This file is not an attendance report from Zoom or Microsoft Teams.", expected=True)
 
 
 def _stamps(raw: RawReport) -> list[Stamp]:
@@ -111,32 +118,45 @@ def _stamps(raw: RawReport) -> list[Stamp]:
     return list(found | ({raw.meeting_start} if raw.meeting_start else set()))
 
 
-def day_first_order(stamps: Sequence[Stamp], session_date: dt.date) -> bool:
-    """Whether the report writes day before month: the order under which every date is real and the
-    meeting lies nearest the session's date; month first on a tie."""
+Span = tuple[Stamp | None, Stamp | None]
+
+
+def day_first_order(stamps: Sequence[Stamp], session_date: dt.date, spans: Sequence[Span] = ()) -> bool:
+    """Whether the report writes day before month: of the orders under which every date is real, the one
+    whose farthest date lies nearest the session's, then the one with fewer `spans` (join, leave) that
+    leave before they join, then the one nearer in all; month first on a tie."""
     if all(s.fixed for s in stamps):
         return False
     choices = []
     for day_first in (False, True):
         moments = [s.reading(day_first) for s in stamps]
         if all(moments):
-            nearest = min(abs((m.date() - session_date).days) for m in moments if m)
-            choices.append((nearest, day_first))
+            days = [abs((m.date() - session_date).days) for m in moments if m]
+            reversed_spans = sum(
+                1
+                for joined, left in spans
+                if joined
+                and left
+                and (left.reading(day_first) or dt.datetime.max)
+                < (joined.reading(day_first) or dt.datetime.min)
+            )
+            choices.append((max(days), reversed_spans, sum(days), day_first))
     if not choices:
         raise ReportError("The report's dates are not real dates in either day/month order.")
-    return min(choices)[1]
+    return min(choices)[-1]
 
 
 def read_report(data: bytes, session_date: dt.date, charset: str | None = None) -> Report:
     """The attendance report in an uploaded file, its moments in the report's wall-clock time."""
     text = decode(data, charset)
     if not text.strip():
-        raise ReportError(f"The file is empty. {EXPECTED}")
+        raise ReportError("The file is empty.", expected=True)
     raw = read_raw(text)
     if not raw.connections:
         raise ReportError("The report lists no participants.")
     stamps = _stamps(raw)
-    day_first = day_first_order(stamps, session_date) if stamps else False
+    spans = [(c.joined, c.left) for c in raw.connections]
+    day_first = day_first_order(stamps, session_date, spans) if stamps else False
 
     def moment(stamp: Stamp | None) -> dt.datetime | None:
         return stamp.reading(day_first) if stamp else None
@@ -153,6 +173,7 @@ def read_report(data: bytes, session_date: dt.date, charset: str | None = None) 
                 left=moment(c.left),
                 total_minutes=c.total_minutes,
                 in_waiting_room=c.in_waiting_room,
+                line=c.line,
             )
             for c in raw.connections
         ),
@@ -161,6 +182,7 @@ def read_report(data: bytes, session_date: dt.date, charset: str | None = None) 
         gaps_known=raw.gaps_known,
     )
     _check_date(stamps, raw.meeting_start, day_first, session_date)
+    _check_moments(report, session_date)
     return report
 
 
@@ -175,3 +197,32 @@ def _check_date(stamps: list[Stamp], start: Stamp | None, day_first: bool, sessi
         f"This report is of a meeting on {' or '.join(day_month_year(d) for d in readings)}, but the "
         f"session is on {day_month_year(session_date)}: upload that session's report."
     )
+
+
+def _written(moment: dt.datetime) -> str:
+    return f"{day_month_year(moment.date())}, {moment:%H:%M:%S}"
+
+
+def _check_moments(report: Report, session_date: dt.date) -> None:
+    """Refuse a moment far from the session's date, naming its row: the rest of the report is this
+    meeting's, so that one is a mistyped or corrupted time."""
+
+    def far(moment: dt.datetime | None) -> bool:
+        return moment is not None and abs((moment.date() - session_date).days) > MAX_DAYS_FROM_SESSION
+
+    if far(report.meeting_start):
+        assert report.meeting_start is not None
+        raise ReportError(
+            f"The meeting's start time, {_written(report.meeting_start)}, is not within "
+            f"{MAX_DAYS_FROM_SESSION} days of the session's date, {day_month_year(session_date)}: "
+            "correct it in the file or export the report again."
+        )
+    for connection in report.connections:
+        for what, moment in (("join", connection.joined), ("leave", connection.left)):
+            if far(moment):
+                assert moment is not None
+                raise ReportError(
+                    f"Row {connection.line}: the {what} time, {_written(moment)}, is not within "
+                    f"{MAX_DAYS_FROM_SESSION} days of the session's date, {day_month_year(session_date)}: "
+                    "correct that row or export the report again."
+                )

@@ -6,12 +6,23 @@ How a report becomes a list, where SPEC §6 leaves it open:
 - A person is an email (the same email in any case is one person); rows without an email are grouped by
   their cleaned name, and joined to the one person with an email and that name when there is exactly one
   (the same person on a phone without signing in).
-- Facilitators are left out when their cleaned name is a session facilitator's (case, accents, order
-  and titles aside), and with them every row of the same email, and the email staff recorded for the
-  facilitator token that registered the session. A name only close to a facilitator's ("Jayne Doe")
-  stays, with a note: leaving out an attendee by mistake would cost them their certificate.
+- Facilitators are left out when their cleaned name, or the name they had before a rename in Zoom's
+  "Name (Original Name)" column, is a session facilitator's (case, accents, order and titles aside), and
+  with them every row of the same email, and the email staff recorded for the facilitator token that
+  registered the session. They are named in `unmatched` ("a facilitator of this session"), after the
+  others, so that the facilitator sees nobody vanished. A name only close to a facilitator's ("Jayne
+  Doe") stays, with a note: leaving out an attendee by mistake would cost them their certificate.
 - `unmatched` holds whoever cannot go on a list: no email in the report, or one that is not a valid
   address. The reason says so, with how long they were there, so the facilitator can add them by hand.
+- One email under several names (a rename, or an address several people share) is one person, the last
+  name proposed, with a note naming every name. A row whose leave time is missing or before its join
+  time is not counted, with a note naming the row.
+- The start is the registered one. Without a registered start time it is the report's meeting start;
+  without that either, the time by which half of the attendees had joined, counting only connections of
+  at least 5 minutes and leaving out facilitators and hosts (who open the meeting early; a 1-minute audio
+  test is not arriving). `notes` of the proposal says where the start came from, and warns when the
+  report's meeting start is farther from the registered start than the late limit (another meeting's
+  report, or a wrong start time). A report in which nobody was there during the session is refused.
 - Zoom waiting-room time is not presence (the person was not in the room); it is noted.
 - A Zoom "unique users" export has only each person's total minutes: it cannot show lateness, leaving
   early or time away, so nobody is proposed as full participant from it (`joined_late_minutes` and
@@ -31,20 +42,22 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-# The field types PUT .../attendees validates: a proposed row must pass them unchanged.
-from service.api.fields import Email
 from service.ledger.attendance import KnownAttendee, known_attendees, owner_facilitator_email
 from service.ledger.database import Ledger
 from service.ledger.sessions import SessionRecord
-from service.reports import Report, ReportError, cell_text
+from service.reports import Connection, Report, ReportError, cell_text
 from service.reports.parse import read_report
-from service.rules.attendee_lists import email_key
+from service.rules.attendee_lists import email_key, is_email
 from service.rules.names import CLOSE, EXACT, fold, name_score
 from service.rules.participation import Interval, Limits, clip, judge_participation, union
+from service.rules.wording import day_month_year
 from service.settings import Settings
 
 MAX_NAME = 200  # the longest name PUT .../attendees takes
 MAX_PEOPLE = 5000  # the longest list it takes
+# A connection shorter than this does not show when someone arrived (an audio test, a wrong click).
+MAIN_CONNECTION = dt.timedelta(minutes=5)
+FACILITATOR = "a facilitator of this session"
 _GROUP = re.compile(r"\s*\(([^()]*)\)")
 _TRAILING_GROUP = re.compile(r"\s*\(([^()]*)\)\s*$")
 _HOST_TAGS = frozenset(
@@ -69,7 +82,7 @@ class ProposedAttendee(msgspec.Struct, kw_only=True):
 
 
 class Unmatched(msgspec.Struct, kw_only=True):
-    """Someone in the report who cannot go on a list as it is (no usable email), and why."""
+    """Someone in the report who is not on the proposed list (no usable email, or a facilitator), and why."""
 
     name: str
     reason: str
@@ -78,12 +91,26 @@ class Unmatched(msgspec.Struct, kw_only=True):
 class Proposal(msgspec.Struct, kw_only=True):
     attendees: list[ProposedAttendee]
     unmatched: list[Unmatched]
+    # About the report as a whole: where the session's start came from when none is registered, a meeting
+    # start far from the registered one. Empty when there is nothing to say.
+    notes: list[str] = msgspec.field(default_factory=list)
 
 
-def display_name(raw: str, carries_original: bool) -> tuple[str, bool]:
-    """The name a report shows without role tags ("(Host)", "(Co-host)", "(Guest)"), pronoun tags
-    ("(she/her)") and, under Zoom's "Name (Original Name)" column, the "(Original)" part; and whether a
-    host tag was among them."""
+class Proposed(msgspec.Struct, kw_only=True):
+    """The proposal, and for the portal which limit each attendee passed by the rule's exact seconds
+    (by email key: joined too late, left too early), which whole minutes alone cannot show."""
+
+    proposal: Proposal
+    over_limits: dict[str, tuple[bool, bool]]
+
+
+class _Name(msgspec.Struct, frozen=True):
+    shown: str  # without tags, pronouns and the "(Original Name)" part
+    original: str  # the "(Original Name)" part under Zoom's "Name (Original Name)" column, else ""
+    host: bool  # a host tag was among the tags
+
+
+def _read_name(raw: str, carries_original: bool) -> _Name:
     host = False
 
     def tag(match: re.Match[str]) -> str:
@@ -96,20 +123,22 @@ def display_name(raw: str, carries_original: bool) -> tuple[str, bool]:
 
     text = cell_text(raw)
     if "(" not in text:
-        return text, False
+        return _Name(text, "", False)
     text = _GROUP.sub(tag, text)
-    if carries_original and (original := _TRAILING_GROUP.search(text)):
-        current = text[: original.start()].strip()
-        text = current or original[1]
-    return " ".join(text.split()), host
+    original = ""
+    if carries_original and (found := _TRAILING_GROUP.search(text)):
+        current = text[: found.start()].strip()
+        original = " ".join(found[1].split())
+        text = current or original
+    return _Name(" ".join(text.split()), original, host)
 
 
-def _usable_email(email: str) -> bool:
-    try:
-        msgspec.convert(email, Email)
-    except msgspec.ValidationError:
-        return False
-    return True
+def display_name(raw: str, carries_original: bool) -> tuple[str, bool]:
+    """The name a report shows without role tags ("(Host)", "(Co-host)", "(Guest)"), pronoun tags
+    ("(she/her)") and, under Zoom's "Name (Original Name)" column, the "(Original)" part; and whether a
+    host tag was among them."""
+    name = _read_name(raw, carries_original)
+    return name.shown, name.host
 
 
 @dataclass
@@ -117,16 +146,39 @@ class _Person:
     email: str
     first_row: int
     names: list[str] = field(default_factory=list)
+    originals: list[str] = field(default_factory=list)  # names before a rename: facilitators' too
     intervals: list[Interval] = field(default_factory=list)
     waiting: list[Interval] = field(default_factory=list)
     total_minutes: float = 0.0
     host: bool = False
     rows_without_email: int = 0
     unusable_email: str = ""
+    row_notes: list[str] = field(default_factory=list)
 
     @property
     def name(self) -> str:
         return self.names[-1] if self.names else ""
+
+    def first_main_join(self) -> dt.datetime | None:
+        """When they arrived: the first connection long enough to be more than a test."""
+        return min((s for s, e in self.intervals if e - s >= MAIN_CONNECTION), default=None)
+
+
+def _row_note(row: Connection, kind: str) -> str:
+    """Why a connection is not counted ("" when it is)."""
+    if kind == "zoom_unique_users":
+        return ""
+    if row.joined is None and row.left is None:
+        problem = "has no join or leave time"
+    elif row.left is None:
+        problem = "has no leave time"
+    elif row.joined is None:
+        problem = "has no join time"
+    elif row.left < row.joined:
+        problem = f"leaves ({row.left:%H:%M:%S}) before it joins ({row.joined:%H:%M:%S})"
+    else:
+        return ""
+    return f"row {row.line} of the report {problem}, so that connection is not counted"
 
 
 def _people(report: Report, zone: ZoneInfo) -> list[_Person]:
@@ -138,11 +190,12 @@ def _people(report: Report, zone: ZoneInfo) -> list[_Person]:
         enumerate(report.connections), key=lambda r: (r[1].joined is None, r[1].joined or dt.datetime.min)
     )
     for number, row in ordered:
-        name, host = display_name(row.name, report.names_carry_original)
+        read = _read_name(row.name, report.names_carry_original)
+        name = read.shown
         email = cell_text(row.email)
         unusable = ""
         if email and email not in usable:
-            usable[email] = _usable_email(email)
+            usable[email] = is_email(email)
         if email and not usable[email]:
             unusable, email = email, ""
         key = email_key(email) if email else f"name:{fold(name)}"
@@ -158,10 +211,14 @@ def _people(report: Report, zone: ZoneInfo) -> list[_Person]:
         person.first_row = min(person.first_row, number)
         if name and name not in person.names[-1:]:
             person.names.append(name)
-        person.host = person.host or host or row.role.casefold() in _HOST_ROLES
+        if read.original and read.original not in person.originals:
+            person.originals.append(read.original)
+        person.host = person.host or read.host or row.role.casefold() in _HOST_ROLES
         person.unusable_email = person.unusable_email or unusable
         person.total_minutes += row.total_minutes or 0.0
-        if row.joined and row.left:
+        if note := _row_note(row, report.kind):
+            person.row_notes.append(note)
+        elif row.joined and row.left:
             span = (_utc(row.joined, zone), _utc(row.left, zone))
             (person.waiting if row.in_waiting_room else person.intervals).append(span)
     _join_rows_without_email(people)
@@ -184,6 +241,8 @@ def _join_rows_without_email(people: dict[str, _Person]) -> None:
             owner.waiting += guest.waiting
             owner.total_minutes += guest.total_minutes
             owner.rows_without_email += 1
+            owner.row_notes += guest.row_notes
+            owner.originals += [n for n in guest.originals if n not in owner.originals]
             owner.first_row = min(owner.first_row, guest.first_row)
 
 
@@ -192,19 +251,64 @@ def _utc(moment: dt.datetime, zone: ZoneInfo) -> dt.datetime:
     return moment.replace(tzinfo=zone).astimezone(dt.UTC)
 
 
-def session_window(session: SessionRecord, report: Report) -> tuple[dt.datetime, dt.datetime] | None:
-    """The registered schedule (date, start_time, duration in the session's zone) in UTC; the report's
-    meeting start (else its first join) when the session has no start_time."""
-    zone = ZoneInfo(session.timezone)
+def _clock(moment: dt.datetime, zone: ZoneInfo) -> str:
+    """18:00, or 18:00:12 when the seconds count, in the session's local time."""
+    local = moment.astimezone(zone)
+    return f"{local:%H:%M}" if local.second == 0 else f"{local:%H:%M:%S}"
+
+
+def _inferred_start(people: Sequence[_Person]) -> dt.datetime | None:
+    """The time by which half of the attendees had arrived (the lower median of their first main joins):
+    early birds and a late majority move it less than the earliest or the latest join would."""
+    for group in ([p for p in people if not p.host], list(people)):
+        arrivals = sorted(t for p in group if (t := p.first_main_join()) is not None)
+        if arrivals:
+            return arrivals[(len(arrivals) + 1) // 2 - 1]
+    return min((s for p in people for s, _ in p.intervals), default=None)
+
+
+def _start(
+    session: SessionRecord, report: Report, attendees: Sequence[_Person], zone: ZoneInfo
+) -> tuple[dt.datetime | None, str]:
+    """The session's start in UTC, and a note saying where it came from when it was not registered."""
     if session.start_time:
         local = dt.datetime.combine(session.date, dt.time.fromisoformat(session.start_time))
-    else:
-        joins = [c.joined for c in report.connections if c.joined and not c.in_waiting_room]
-        local = report.meeting_start or min(joins, default=None)
-        if local is None:
-            return None
-    start = _utc(local, zone)
-    return start, start + dt.timedelta(minutes=session.duration_minutes)
+        return _utc(local, zone), ""
+    if report.meeting_start is not None:
+        start = _utc(report.meeting_start, zone)
+        return start, (
+            f"The session has no registered start time: the report's meeting start, {_clock(start, zone)}, "
+            "is taken as its start. Register the start time to judge lateness from the schedule."
+        )
+    start = _inferred_start(attendees)
+    if start is None:
+        return None, ""
+    return start, (
+        f"The session has no registered start time and the report gives no meeting start: the start is "
+        f"taken as {_clock(start, zone)} ({session.timezone}), the time by which half of the attendees had "
+        f"joined (leaving out facilitators, hosts and connections shorter than "
+        f"{int(MAIN_CONNECTION.total_seconds() // 60)} minutes). Check lateness yourself, or register the "
+        "session's start time and upload the report again."
+    )
+
+
+def _meeting_start_note(
+    session: SessionRecord, report: Report, start: dt.datetime, limits: Limits, zone: ZoneInfo
+) -> str:
+    """A warning when the report's meeting started farther from the registered start than the late limit."""
+    if not session.start_time or report.meeting_start is None:
+        return ""
+    meeting = _utc(report.meeting_start, zone)
+    apart = (meeting - start).total_seconds()
+    if abs(apart) <= limits.max_late_minutes * 60:
+        return ""
+    minutes = int(abs(apart) // 60)
+    when = f"{_clock(meeting, zone)} on {day_month_year(meeting.astimezone(zone).date())}"
+    return (
+        f"The report's meeting started at {when}, {minutes} min {'after' if apart > 0 else 'before'} the "
+        f"session's registered start ({session.start_time}): check that this is the session's report and "
+        "that its start time is right. Lateness is judged from the registered start."
+    )
 
 
 class Judged(msgspec.Struct, kw_only=True):
@@ -218,6 +322,15 @@ class Judged(msgspec.Struct, kw_only=True):
     early: int | None
     notes: list[str]
     reason: str = ""  # why they cannot be listed (unmatched), "" when they can
+    too_late: bool = False  # the limits passed, by the exact seconds
+    too_early: bool = False
+
+
+class Judgement(msgspec.Struct, kw_only=True):
+    """Everyone in the report judged, and what is to be said about the report as a whole."""
+
+    people: list[Judged]
+    notes: list[str]
 
 
 def _facilitator_match(name: str, facilitators: Sequence[str]) -> tuple[bool, str]:
@@ -232,18 +345,69 @@ def _facilitator_match(name: str, facilitators: Sequence[str]) -> tuple[bool, st
 
 def judge_report(
     report: Report, session: SessionRecord, limits: Limits, facilitator_email: str | None = None
-) -> list[Judged]:
-    """Everyone in the report but the facilitators, judged by the rule of SPEC §6. Pure."""
-    window = session_window(session, report)
+) -> Judgement:
+    """Everyone in the report judged by the rule of SPEC §6; the facilitators named as such. Pure.
+
+    ReportError when nobody in the report was there during the session (another meeting's report)."""
+    zone = ZoneInfo(session.timezone)
     owner = email_key(facilitator_email) if facilitator_email else None
-    judged = []
-    for person in _people(report, ZoneInfo(session.timezone)):
+    attendees: list[tuple[_Person, str]] = []
+    facilitators: list[_Person] = []
+    everyone = _people(report, zone)
+    for person in everyone:
         matches = [_facilitator_match(name, session.facilitators) for name in person.names]
-        if any(exact for exact, _ in matches) or (person.email and email_key(person.email) == owner):
+        by_original = [_facilitator_match(name, session.facilitators)[0] for name in person.originals]
+        if (
+            any(exact for exact, _ in matches)
+            or any(by_original)
+            or (person.email and email_key(person.email) == owner)
+        ):
+            facilitators.append(person)
             continue
-        close = next((near for _, near in matches if near), "")
-        judged.append(_judge_person(person, report, session, window, limits, close))
-    return judged
+        attendees.append((person, next((near for _, near in matches if near), "")))
+
+    notes: list[str] = []
+    window = None
+    if report.kind != "zoom_unique_users":
+        start, start_note = _start(session, report, [p for p, _ in attendees], zone)
+        if start is None or not any(p.intervals for p in everyone):
+            raise ReportError(
+                "No row of the report has a join time and a later leave time, so nobody's participation "
+                "can be judged: export the participant report again."
+            )
+        window = (start, start + dt.timedelta(minutes=session.duration_minutes))
+        _refuse_another_meeting(everyone, window, session, zone)
+        notes += [n for n in (start_note, _meeting_start_note(session, report, start, limits, zone)) if n]
+    judged = [_judge_person(p, report, session, window, limits, close) for p, close in attendees]
+    judged += [
+        Judged(
+            name=(p.name or p.email)[:MAX_NAME].strip(),
+            email=p.email,
+            full=False,
+            minutes_present=0,
+            late=None,
+            early=None,
+            notes=[],
+            reason=FACILITATOR,
+        )
+        for p in facilitators
+    ]
+    return Judgement(people=judged, notes=notes)
+
+
+def _refuse_another_meeting(
+    people: Sequence[_Person], window: Interval, session: SessionRecord, zone: ZoneInfo
+) -> None:
+    """Nobody, facilitators included, in the meeting during the session: the report is another meeting's
+    (or the session's time is wrong), and a list of absentees would only mislead."""
+    if any(clip(union(p.intervals), *window) for p in people):
+        return
+    start, end = window
+    raise ReportError(
+        f"Nobody in this report was in the meeting during the session ({_clock(start, zone)} to "
+        f"{_clock(end, zone)}, {day_month_year(start.astimezone(zone).date())}, {session.timezone}): it "
+        "looks like another meeting's report, or the session's date, start time or time zone is wrong."
+    )
 
 
 def _judge_person(
@@ -255,7 +419,8 @@ def _judge_person(
     close_to_facilitator: str,
 ) -> Judged:
     notes: list[str] = []
-    if report.kind == "zoom_unique_users" or window is None:
+    too_late = too_early = False
+    if window is None:
         minutes = min(int(person.total_minutes), session.duration_minutes)
         full, late, early = False, None, None
         notes.append(
@@ -269,6 +434,7 @@ def _judge_person(
         judged = judge_participation(person.intervals, start, end, limits)
         full, minutes = judged.full, judged.minutes_present
         late, early = judged.joined_late_minutes, judged.left_early_minutes
+        too_late, too_early = judged.joined_too_late, judged.left_too_early
         notes += judged.notes
         if not report.gaps_known and judged.minutes_present:
             notes.append("the report gives only first join and last leave: time away in between is not known")
@@ -277,6 +443,15 @@ def _judge_person(
             notes.append(f"waited {int(waited // 60)} min in the waiting room (not counted as present)")
         summary = f"Present {minutes} min" + (
             ", full participation." if full else f": {'; '.join(judged.notes) or 'not in full'}."
+        )
+    notes += person.row_notes
+    distinct: dict[str, str] = {}
+    for each in person.names:
+        distinct.setdefault(fold(each), each)
+    if person.email and len(distinct) > 1:
+        notes.append(
+            f"this email appears under {len(distinct)} names ({', '.join(distinct.values())}): check that it is one "
+            "person's (each attendee needs their own email); the last name is proposed"
         )
     if close_to_facilitator:
         notes.append(f"name close to the facilitator {close_to_facilitator}'s: remove this row if it is them")
@@ -291,6 +466,8 @@ def _judge_person(
             else "No email in the report"
         )
         reason += f", so they cannot be listed: add them with their email if you know who this is. {summary}"
+        if person.row_notes:
+            reason += f" ({'; '.join(person.row_notes)}.)"
     else:
         reason = ""
     return Judged(
@@ -302,13 +479,18 @@ def _judge_person(
         early=early,
         notes=notes,
         reason=reason,
+        too_late=too_late,
+        too_early=too_early,
     )
 
 
-def proposal_from(judged: list[Judged], known: dict[str, KnownAttendee]) -> Proposal:
+def proposal_from(judgement: Judgement, known: dict[str, KnownAttendee]) -> Proposal:
     """The proposal, once the ledger said what it knows of these emails (by email key). Pure."""
-    attendees, unmatched = [], []
-    for draft in judged:
+    attendees, unmatched, facilitators = [], [], []
+    for draft in judgement.people:
+        if draft.reason == FACILITATOR:
+            facilitators.append(Unmatched(name=draft.name or "(no name)", reason=draft.reason))
+            continue
         if draft.reason:
             unmatched.append(Unmatched(name=draft.name or "(no name)", reason=draft.reason))
             continue
@@ -337,7 +519,14 @@ def proposal_from(judged: list[Judged], known: dict[str, KnownAttendee]) -> Prop
                 notes=notes,
             )
         )
-    return Proposal(attendees=attendees, unmatched=unmatched)
+    return Proposal(attendees=attendees, unmatched=unmatched + facilitators, notes=list(judgement.notes))
+
+
+def over_limits(judgement: Judgement) -> dict[str, tuple[bool, bool]]:
+    """By email key, whether each listed person joined too late and left too early (exact seconds)."""
+    return {
+        email_key(j.email): (j.too_late, j.too_early) for j in judgement.people if j.email and not j.reason
+    }
 
 
 def limits_from(settings: Settings) -> Limits:
@@ -350,21 +539,21 @@ def limits_from(settings: Settings) -> Limits:
 
 async def propose_list(
     ledger: Ledger, session: SessionRecord, data: bytes, settings: Settings, *, charset: str | None = None
-) -> Proposal:
+) -> Proposed:
     """The proposed attendee list for `session` from an uploaded export (its bytes as exported).
 
-    Raises ReportError (its message is for the facilitator) when the file is not a report this reads.
-    Reads the ledger, stores nothing. Reading and judging run in a worker thread: a 5 MB export takes
-    longer than the event loop may be held.
+    Raises ReportError (its message is for the facilitator) when the file is not a report this reads, or
+    not this session's. Reads the ledger, stores nothing. Reading and judging run in a worker thread: a
+    5 MB export takes longer than the event loop may be held.
     """
     async with ledger.read() as db:
         facilitator_email = await owner_facilitator_email(db, session.owner_token_id)
 
-    def judge() -> list[Judged]:
+    def judge() -> Judgement:
         report = read_report(data, session.date, charset)
         return judge_report(report, session, limits_from(settings), facilitator_email)
 
-    judged = await asyncio.to_thread(judge)
+    judgement = await asyncio.to_thread(judge)
     async with ledger.read() as db:
-        known = await known_attendees(db, [j.email for j in judged if j.email])
-    return proposal_from(judged, known)
+        known = await known_attendees(db, [j.email for j in judgement.people if j.email and not j.reason])
+    return Proposed(proposal=proposal_from(judgement, known), over_limits=over_limits(judgement))

@@ -92,6 +92,7 @@ class _Row(NamedTuple):
     role: str
     joined: Stamp | None
     left: Stamp | None
+    line: int
 
 
 def read_teams(rows: Sequence[Sequence[str]]) -> RawReport:
@@ -118,8 +119,8 @@ def read_teams(rows: Sequence[Sequence[str]]) -> RawReport:
         try:
             joined, left = read_stamp(_cell(row, columns.join)), read_stamp(_cell(row, columns.leave))
         except ReportError as exc:
-            raise ReportError(f"Line {line}: {exc}") from None
-        tables[columns.table].append(_Row(name, email, upn, _cell(row, columns.role), joined, left))
+            raise exc.at_row(line) from None
+        tables[columns.table].append(_Row(name, email, upn, _cell(row, columns.role), joined, left, line))
 
     participants, activities = tables["participants"], tables["activities"]
     if not participants and not activities:
@@ -154,4 +155,5 @@ def _connection(row: _Row) -> RawConnection:
         role=row.role,
         joined=row.joined,
         left=row.left,
+        line=row.line,
     )

@@ -94,12 +94,14 @@ def read_zoom(rows: Sequence[Sequence[str]]) -> RawReport:
                 minutes = float(total) if total else 0.0
             except ValueError:
                 raise ReportError(f"Row {line}: {total!r} is not a number of minutes.") from None
-            connections.append(RawConnection(name=name, email=email, total_minutes=max(minutes, 0.0)))
+            connections.append(
+                RawConnection(name=name, email=email, total_minutes=max(minutes, 0.0), line=line)
+            )
             continue
         try:
             joined, left = read_stamp(_cell(row, columns.join)), read_stamp(_cell(row, columns.leave))
         except ReportError as exc:
-            raise ReportError(f"Row {line}: {exc}") from None
+            raise exc.at_row(line) from None
         connections.append(
             RawConnection(
                 name=name,
@@ -107,6 +109,7 @@ def read_zoom(rows: Sequence[Sequence[str]]) -> RawReport:
                 joined=joined,
                 left=left,
                 in_waiting_room=_cell(row, columns.waiting).casefold() in ("yes", "true", "1"),
+                line=line,
             )
         )
     start = _overview_start(overview)

@@ -1,7 +1,24 @@
 """Rules an attendee list must keep before it is stored."""
 
+import re
 import unicodedata
 from collections.abc import Sequence
+
+# What an attendee's email must look like (the API's Email field is built from it, so the portal and the
+# report import keep the same rule): a dot-atom local part (no leading, trailing or double dots; none of
+# <>()[]\,;:" that pasting from a mail client leaves behind) and a domain of labels that neither start nor
+# end with a hyphen, ending in a top-level domain of letters. Surrounding spaces are allowed (trimmed).
+_LOCAL_CHAR = r"[^\s@<>()\[\]\\,;:\".\u0000-\u001f\u007f]"
+_LABEL = r"[^\W_](?:[\w-]*[^\W_])?"
+EMAIL_PATTERN = rf"^\s*{_LOCAL_CHAR}+(?:\.{_LOCAL_CHAR}+)*@{_LABEL}(?:\.{_LABEL})*\.[^\W\d_]{{2,}}\s*$"
+EMAIL_MIN_LENGTH = 3
+EMAIL_MAX_LENGTH = 254
+_EMAIL = re.compile(EMAIL_PATTERN)
+
+
+def is_email(text: str) -> bool:
+    """Whether `text` is an email address an attendee list takes (the API's Email field)."""
+    return EMAIL_MIN_LENGTH <= len(text) <= EMAIL_MAX_LENGTH and _EMAIL.search(text) is not None
 
 
 def email_key(email: str) -> str:

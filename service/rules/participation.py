@@ -30,8 +30,9 @@ class Participation(msgspec.Struct, frozen=True, kw_only=True):
     minutes_present: int
     joined_late_minutes: int
     left_early_minutes: int
-    away_minutes: int
-    reconnects: int
+    # Which limit was passed, by the exact seconds (15 min 1 s late is too late; its whole minutes are 15).
+    joined_too_late: bool
+    left_too_early: bool
     notes: tuple[str, ...]
 
 
@@ -85,8 +86,8 @@ def judge_participation(
             minutes_present=0,
             joined_late_minutes=whole,
             left_early_minutes=whole,
-            away_minutes=0,
-            reconnects=0,
+            joined_too_late=True,
+            left_too_early=True,
             notes=("not in the meeting during the session",),
         )
     late = _seconds(present[0][0] - start)
@@ -118,7 +119,7 @@ def judge_participation(
         minutes_present=_minutes(sum(_seconds(e - s) for s, e in present)),
         joined_late_minutes=_minutes(late),
         left_early_minutes=_minutes(early),
-        away_minutes=_minutes(away),
-        reconnects=reconnects,
+        joined_too_late=not late_ok,
+        left_too_early=not early_ok,
         notes=tuple(notes),
     )
