@@ -186,6 +186,12 @@ def test_fonts_are_embedded_and_only_the_two_bundled_faces(sample_pdf: bytes) ->
     assert faces == {"DejaVuSans", "DejaVuSerif-Bold"}
 
 
+def test_a_certificate_is_a_small_email_attachment(sample_pdf: bytes) -> None:
+    # Fonts carry no hinting instructions (scripts/lean_fonts.py): with them it was about 30 KB.
+    assert len(sample_pdf) < 20_000, len(sample_pdf)
+    assert len(render_certificate(CROWDED)) < 24_000
+
+
 def test_qr_code_decodes_to_exactly_the_verify_url(sample_pdf: bytes) -> None:
     assert decode_qr(sample_pdf) == [SAMPLE.verify_url]
 
