@@ -100,8 +100,11 @@ def certificate_out(record: CertificateRecord, needs_review: bool = False) -> Ce
 )
 async def pdf(request: Request[Principal, Any, Any], serial: FromPath[str]) -> Response[bytes]:
     """The bytes stored when the certificate was issued: the record of what was issued."""
-    async with request.app.state.ledger.read() as db:
-        stored = await get_pdf(db, normalize_serial(serial))
+    return stored_pdf(request, normalize_serial(serial))
+
+
+def stored_pdf(request: Request[Principal, Any, Any], serial: str) -> Response[bytes]:
+    stored = get_pdf(request.app.state.ledger.lookup, serial)
     if stored is None:
         raise Problem(404, f"There is no certificate {serial!r}.")
     return Response(

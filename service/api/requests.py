@@ -13,7 +13,7 @@ from service.api.documentation import API_OPERATION
 from service.api.fields import Date, Email, EmailQuery, LocalTime, Text, date_out_of_range
 from service.api.problems import Problem, field_error, problem_responses, require_json_body
 from service.desk import MessageIdConflict
-from service.ledger.certificates import CertificateRecord, get_certificates
+from service.ledger.certificates import CertificateRecord, get_certificates, lookup_certificate
 from service.ledger.requests import NewRequest, RequestRecord, get_request, list_requests, mark_told
 from service.rules.wording import clean_text
 
@@ -79,9 +79,9 @@ async def requests_out(
     return [_request_out(r, certificates.get(r.serial or "")) for r in records]
 
 
-async def request_out(request: Request[Principal, Any, Any], record: RequestRecord) -> CertificateRequestOut:
-    (answer,) = await requests_out(request, [record])
-    return answer
+def request_out(request: Request[Principal, Any, Any], record: RequestRecord) -> CertificateRequestOut:
+    found = lookup_certificate(request.app.state.ledger.lookup, record.serial) if record.serial else None
+    return _request_out(record, found)
 
 
 def _request_out(record: RequestRecord, found: CertificateRecord | None) -> CertificateRequestOut:
@@ -138,7 +138,7 @@ async def create(
         raise Problem(
             409, f"message_id {exc.args[0]!r} already belongs to a request from another address."
         ) from exc
-    return await request_out(request, record)
+    return request_out(request, record)
 
 
 @get(
@@ -193,7 +193,7 @@ async def notified(
         record = await mark_told(tx, request_id, outcome)
     if record is None:
         raise Problem(404, f"There is no certificate request {request_id!r}.")
-    return await request_out(request, record)
+    return request_out(request, record)
 
 
 @get(
@@ -210,7 +210,7 @@ async def show(request: Request[Principal, Any, Any], request_id: FromPath[str])
         record = await get_request(db, request_id)
     if record is None:
         raise Problem(404, f"There is no certificate request {request_id!r}.")
-    return await request_out(request, record)
+    return request_out(request, record)
 
 
 routes = [create, list_all, notified, show]

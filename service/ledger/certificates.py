@@ -144,11 +144,12 @@ def find_by_pdf_sha256(db: sqlite3.Connection, digest: str) -> CertificateRecord
     return _record(row) if row else None
 
 
-async def get_pdf(db: aiosqlite.Connection, serial: str) -> bytes | None:
-    rows = await db.execute_fetchall(
+def get_pdf(db: sqlite3.Connection, serial: str) -> bytes | None:
+    """On the lookup connection: one row by its key, a 20 KB blob read in microseconds."""
+    row = db.execute(
         "SELECT CAST(pdf AS BLOB) AS pdf FROM certificate_pdfs WHERE serial = ?", (serial,)
-    )
-    return bytes(rows[0]["pdf"]) if rows else None
+    ).fetchone()
+    return bytes(row["pdf"]) if row else None
 
 
 class ListedCertificate(msgspec.Struct, frozen=True, kw_only=True):

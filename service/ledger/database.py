@@ -24,6 +24,14 @@ T = TypeVar("T")
 BUSY_TIMEOUT_MS = 10_000
 READERS = 2
 LOOKUP_BUSY_TIMEOUT_MS = 200
+# Pages of 16 KiB for a new database (an existing file keeps its size; in WAL mode only a VACUUM outside
+# WAL can change it). With 4 KiB pages a list's event (one to two KiB) left a quarter of each events
+# page unused, and random inserts into the attendee b-trees waste more of a small page: a ledger of a
+# million attendee rows took 405 bytes a row at 4 KiB, 387 at 16 KiB (issue 6, scripts/bench_scale.py).
+PAGE_SIZE = 16_384
+# The WAL is checkpointed at about this many bytes (SQLite's default of 1000 pages, at 4 KiB pages),
+# whatever the page size, so a larger page does not make the WAL file four times larger.
+WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024
 
 
 def utc_now() -> str:
@@ -51,11 +59,15 @@ class Transaction:
         self.actor = actor
         self.now = utc_now()
         self._key = ledger_key
+        # The chain's head once this transaction has read or moved it: the write lock keeps it ours.
+        self._head: tuple[int, str] | None = None
 
     async def record(self, kind: str, subject: str, payload: object) -> int:
         """Append an event to the chain; returns its sequence number."""
-        last = await self.conn.execute_fetchall("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
-        seq, prev = (last[0]["seq"] + 1, last[0]["hash"]) if last else (1, GENESIS)
+        if self._head is None:
+            last = await self.conn.execute_fetchall("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+            self._head = (last[0]["seq"], last[0]["hash"]) if last else (0, GENESIS)
+        seq, prev = self._head[0] + 1, self._head[1]
         body = canonical_json(payload)
         digest = event_hash(self._key, prev, seq, self.now, self.actor, kind, subject, body)
         await self.conn.execute(
@@ -63,6 +75,7 @@ class Transaction:
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (seq, self.now, self.actor, kind, subject, body, prev, digest),
         )
+        self._head = (seq, digest)
         return seq
 
 
@@ -80,7 +93,13 @@ class Ledger:
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = await _connect(self.path)
+        # Before WAL: switching an empty file to WAL writes its header, which fixes the page size.
+        await self._writer.execute_fetchall(f"PRAGMA page_size = {PAGE_SIZE}")
         await self._writer.execute_fetchall("PRAGMA journal_mode = WAL")
+        ((page_size,),) = await self._writer.execute_fetchall("PRAGMA page_size")
+        await self._writer.execute_fetchall(
+            f"PRAGMA wal_autocheckpoint = {max(1, WAL_CHECKPOINT_BYTES // page_size)}"
+        )
         await migrate(self._writer)
         if self._max_page_count is not None:
             await self._writer.execute_fetchall(f"PRAGMA max_page_count = {int(self._max_page_count)}")

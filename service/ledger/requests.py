@@ -6,6 +6,7 @@ outcome the attendee was last told (in the answer to their request, or marked no
 """
 
 import datetime as dt
+import sqlite3
 
 import aiosqlite
 import msgspec
@@ -48,7 +49,7 @@ class DecisionRecord(msgspec.Struct, frozen=True, kw_only=True):
     serial: str | None
 
 
-def request_from_row(row: aiosqlite.Row) -> RequestRecord:
+def request_from_row(row: aiosqlite.Row | sqlite3.Row) -> RequestRecord:
     return RequestRecord(
         id=row["id"],
         email=row["email"],
@@ -67,9 +68,10 @@ def request_from_row(row: aiosqlite.Row) -> RequestRecord:
     )
 
 
-async def find_by_message_id(db: aiosqlite.Connection, message_id: str) -> RequestRecord | None:
-    rows = await db.execute_fetchall("SELECT * FROM certificate_requests WHERE message_id = ?", (message_id,))
-    return request_from_row(rows[0]) if rows else None
+def find_by_message_id(db: sqlite3.Connection, message_id: str) -> RequestRecord | None:
+    """On the lookup connection: a single-row read by a unique key."""
+    row = db.execute("SELECT * FROM certificate_requests WHERE message_id = ?", (message_id,)).fetchone()
+    return request_from_row(row) if row else None
 
 
 async def get_request(db: aiosqlite.Connection, request_id: str) -> RequestRecord | None:

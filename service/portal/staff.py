@@ -12,10 +12,10 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 
 from service.api.auth import Principal
-from service.api.certificates import RevokeIn
+from service.api.certificates import RevokeIn, stored_pdf
 from service.api.problems import Problem
 from service.certificates.links import normalize_serial
-from service.ledger.certificates import certificates_for, get_pdf, revoke_certificate
+from service.ledger.certificates import certificates_for, revoke_certificate
 from service.ledger.exports import appearances, attendance, organizations, requests_with_outcome
 from service.ledger.requests import list_requests
 from service.portal.export import attendance_csv, export_filename
@@ -141,16 +141,7 @@ async def export(request: Request[Principal, Any, Any]) -> Response[Any]:
 @get("/staff/certificates/{serial:str}/pdf", guards=[staff], name="portal:staff-pdf")
 async def pdf(request: Request[Principal, Any, Any], serial: FromPath[str]) -> Response[bytes]:
     """The PDF exactly as stored when it was issued, to send it again by hand."""
-    serial = normalize_serial(serial)
-    async with request.app.state.ledger.read() as db:
-        stored = await get_pdf(db, serial)
-    if stored is None:
-        raise Problem(404, f"There is no certificate {serial!r}.")
-    return Response(
-        stored,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="certificate-{serial}.pdf"'},
-    )
+    return stored_pdf(request, normalize_serial(serial))
 
 
 routes = [person, revoke, requests, export, pdf]
