@@ -8,7 +8,7 @@ cookie (which holds the token's hash) both use it.
 
 import hmac
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -87,10 +87,13 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=principal, auth=None)
 
 
-def requires(*roles: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
-    """A guard admitting only these roles (admin is listed explicitly where it is admitted)."""
+def requires(
+    *roles: str,
+) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]:
+    """A guard admitting only these roles (admin is listed explicitly where it is admitted). A coroutine:
+    Litestar runs a plain function guard in a worker thread, a thread hop on every API request."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         if connection.user.role not in roles:
             raise PermissionDeniedException(f"This needs a token with the role {' or '.join(roles)}.")
 

@@ -36,15 +36,16 @@ class StaffOnly(Exception):
     """The page is for staff (an admin token)."""
 
 
-def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+# Guards are coroutines: Litestar runs a plain function guard in a worker thread, a thread hop per request.
+async def signed_in(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Guard: someone with a facilitator or admin token signed in."""
     if connection.scope.get("user") is None:
         raise SignInRequired
 
 
-def staff(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+async def staff(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """Guard: staff (an admin token) signed in."""
-    signed_in(connection, handler)
+    await signed_in(connection, handler)
     if connection.user.role != "admin":
         raise StaffOnly
 
