@@ -22,6 +22,7 @@ from typing import Any
 import msgspec
 
 from service.ledger.chain import GENESIS, event_hash
+from service.ledger.sessions import rows_of_list_payload
 
 
 class Problem(msgspec.Struct, frozen=True):
@@ -163,7 +164,7 @@ class _Auditor:
             }
             for r in rows
         ]
-        recorded = payload.get("attendees", [])
+        recorded = rows_of_list_payload(payload)
         if len(stored) != len(recorded):
             yield f"list version {version} of session {session_id} has {len(stored)} attendees, its event {len(recorded)}"
             return
