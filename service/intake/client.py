@@ -24,6 +24,10 @@ class ApiMisconfigured(Exception):
 
 
 class Api:
+    """Requests and PDFs may be asked from several threads at once: httpx's Client is documented as
+    shareable between threads, and its pool keeps a keep-alive connection for each one in flight.
+    `sessions_on` (its cache) belongs to one thread."""
+
     def __init__(self, base_url: str, token: str, timeout: float = 30.0) -> None:
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),

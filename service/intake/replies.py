@@ -8,7 +8,6 @@ a reply twice, the copies share one Message-ID and mail clients show one.
 """
 
 import datetime as dt
-import email.policy
 import email.utils
 import hashlib
 import re
@@ -17,6 +16,7 @@ from email.message import EmailMessage
 import jinja2
 import msgspec
 
+from service.intake.message import POLICY
 from service.intake.state import Thread
 from service.resources import templates_dir
 
@@ -40,7 +40,7 @@ _WANTED = {
 
 # Message-IDs are single tokens: folded at 78 characters they break (or get RFC 2047-encoded), and
 # replies stop threading. Lines may be as long as RFC 5322 allows.
-_POLICY = email.policy.default.clone(max_line_length=998)
+_POLICY = POLICY.clone(max_line_length=998)
 
 
 class Sender(msgspec.Struct, frozen=True):
@@ -60,6 +60,8 @@ class Replies:
             loader=jinja2.FileSystemLoader(templates_dir() / "email"),
             autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
             keep_trailing_newline=True,
+            # A pass makes its own Replies, and templates do not change within one: no stat() per reply.
+            auto_reload=False,
         )
 
     def certificate(self, thread: Thread, greeting_name: str, answer: dict, pdf: bytes, kind: str) -> Reply:

@@ -5,6 +5,12 @@ reading mail set it. The intake remembers every message it decided about by Mess
 has marked it in the mailbox yet), the explanations it sent (at most one a day per sender and request),
 and the thread of each request so that a follow-up reply (a pending request decided later) lands in the
 same conversation. A lock file keeps two intakes from working the same mailbox at once.
+
+Writing is one commit (one sync to disk) per message, not one per fact: a write joins the transaction
+under way and `remember` commits it, as do `note_explained` and `commit`. What waits is only what a
+crash may lose without harm: a thread kept for a reply that was not yet sent (the next run asks again
+and keeps it then) and a message marked seen in the mailbox but not yet here (the next run marks it
+again, which changes nothing). Reads on this connection see the writes not yet committed.
 """
 
 import contextlib
@@ -64,7 +70,8 @@ class IntakeState:
     def __init__(self, path: Path) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, isolation_level=None)
+            # DEFERRED: sqlite3 opens a transaction before a write, and it lasts until a commit.
+            self._db = sqlite3.connect(path, isolation_level="DEFERRED")
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA busy_timeout = 10000")
             self._db.executescript(_SCHEMA)
@@ -74,6 +81,9 @@ class IntakeState:
 
     def close(self) -> None:
         self._db.close()
+
+    def commit(self) -> None:
+        self._db.commit()
 
     @contextlib.contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -97,10 +107,12 @@ class IntakeState:
         return Handled(row[0], bool(row[1])) if row else None
 
     def remember(self, message_id: str, outcome: str) -> None:
+        """Committed with whatever was written before it."""
         self._db.execute(
             "INSERT OR REPLACE INTO handled (message_id, handled_at, outcome, marked) VALUES (?, ?, ?, 0)",
             (message_id, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), outcome),
         )
+        self._db.commit()
 
     def note_marked(self, message_id: str) -> None:
         self._db.execute("UPDATE handled SET marked = 1 WHERE message_id = ?", (message_id,))
@@ -113,10 +125,12 @@ class IntakeState:
         return row is not None
 
     def note_explained(self, sender: str, kind: str, day: dt.date) -> None:
+        """Committed at once: an explanation sent is not sent again that day, even after a crash."""
         self._db.execute(
             "INSERT OR IGNORE INTO explained (sender, kind, day) VALUES (?, ?, ?)",
             (sender, kind, day.isoformat()),
         )
+        self._db.commit()
 
     def keep_thread(self, request_id: str, thread: Thread) -> None:
         self._db.execute(
