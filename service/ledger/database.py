@@ -167,27 +167,45 @@ class UntilChanged(Generic[T]):
     """Values computed from the ledger on the lookup connection, kept until the database changes.
 
     SQLite's data_version moves whenever any other connection, in this process or another worker,
-    commits; checking it (a few microseconds) before every answer means a cached value is never older
-    than the last commit: a revocation is seen at the very next request.
+    commits. It is read at most once per turn of the event loop: the requests answered in one turn were
+    all received before that turn began (a request's handler starts in a later turn than the one that read
+    its bytes), so each answer is still as new as the last commit before its request arrived, and a
+    revocation is seen at the very next request. Under load one check serves every request of a turn.
     """
 
     def __init__(self, db: sqlite3.Connection, max_entries: int = 10_000) -> None:
         self._db = db
         self._max_entries = max_entries
         self._version: int | None = None
+        self._checked_this_turn = False
         self._values: dict[Hashable, T] = {}
 
     def get(self, key: Hashable, compute: Callable[[sqlite3.Connection], T]) -> T:
-        version = self._db.execute("PRAGMA data_version").fetchone()[0]
-        if version != self._version:
-            self._values.clear()
-            self._version = version
+        if not self._checked_this_turn:
+            self._check()
         if key in self._values:
             return self._values[key]
         value = compute(self._db)
         if len(self._values) < self._max_entries:
             self._values[key] = value
         return value
+
+    def _check(self) -> None:
+        version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._version:
+            self._values.clear()
+            self._version = version
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no event loop: check on every call
+        self._checked_this_turn = True
+        # call_soon runs callbacks first in, first out: this one runs before the first step of any
+        # request whose bytes arrive after this check.
+        loop.call_soon(self._next_turn)
+
+    def _next_turn(self) -> None:
+        self._checked_this_turn = False
 
 
 def _is_storage_failure(exc: sqlite3.OperationalError) -> bool:
