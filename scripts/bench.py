@@ -52,7 +52,7 @@ ISSUANCE_MEDIAN_TARGET_MS = 8.0
 ISSUANCE_P95_TARGET_MS = 20.0
 VERIFY_RATIO_TARGET = 0.8
 BUSY_P99_TARGET = 3.0  # verification p99 under steady issuance, at most this times its idle p99
-ISSUERS = 8  # clients issuing at once while verification is measured under issuance
+ISSUERS = 4  # clients issuing at once while verification is measured under issuance
 INTAKE_TARGET = 50.0  # messages per second
 NOISE_PCT = 15.0  # other processes' CPU, % of one core, above which a measurement is flagged
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
