@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import os
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -33,6 +35,17 @@ def describe(result: SeedResult, db_path: Path) -> str:
     )
 
 
+def holds_sessions(db_path: Path) -> bool:
+    """Whether the file is a ledger with sessions in it (read-only: a missing file stays missing)."""
+    if not db_path.exists():
+        return False
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as db:
+            return db.execute("SELECT EXISTS (SELECT 1 FROM sessions)").fetchone()[0] == 1
+    except sqlite3.Error:
+        return False  # not a ledger yet: opening it migrates it, or says what is wrong
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, required=True, help="sessions to add")
@@ -47,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=6, help="random seed (6)")
     parser.add_argument("--db", type=Path, help="database file (default: CERTLEDGER_DB)")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    parser.add_argument(
+        "--append", action="store_true", help="add to a ledger that already holds sessions (never a real one)"
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -77,6 +93,13 @@ def main(argv: list[str] | None = None) -> int:
             elapsed = time.perf_counter() - started
             print(f"  {done:,} / {total:,} sessions, {elapsed:.0f} s", file=sys.stderr)
 
+    if holds_sessions(settings.db_path) and not args.append:
+        print(
+            f"seed: {settings.db_path} already holds sessions; seeding adds chained events that cannot be "
+            "taken back, so it only fills a new ledger (--append to add to this one anyway)",
+            file=sys.stderr,
+        )
+        return 2
     result = asyncio.run(seed_path(settings.db_path, settings.ledger_key, plan, progress))
     print(describe(result, settings.db_path))
     return 0

@@ -142,7 +142,7 @@ class CertificateDesk:
     async def _known(self, message_id: str | None) -> RequestRecord | None:
         if message_id is None:
             return None
-        return find_by_message_id(self._ledger.lookup, message_id)
+        return self._ledger.look(lambda db: find_by_message_id(db, message_id))
 
     async def _answer_again(self, known: RequestRecord, new: NewRequest, actor: str) -> RequestRecord:
         if email_key(known.email) != email_key(new.email):

@@ -2,8 +2,10 @@
 The edits are made as an attacker holding the database file would make them: with the sqlite3 command
 (dropping the append-only triggers first when they are in the way)."""
 
+import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 
@@ -11,6 +13,7 @@ import pytest
 from litestar.testing import TestClient
 
 from service.app import create_app
+from service.ledger.chain import GENESIS, canonical_json, event_hash
 from service.settings import load_settings
 from tests.support import Service, attendee
 
@@ -134,3 +137,30 @@ def test_a_stored_row_that_disagrees_with_its_event_is_caught(ledger, sql, expec
 def test_the_wrong_ledger_key_fails_the_chain(ledger):
     failed = certledger({**ledger["env"], "CERTLEDGER_LEDGER_KEY": "a-guess"}, "audit")
     assert failed.returncode == 1 and "event 1" in failed.stderr
+
+
+@pytest.mark.parametrize("rows", [5, [["only one field"]], ["not a row"]])
+def test_a_list_event_rewritten_with_the_key_but_unreadable_is_reported_not_a_crash(ledger, rows):
+    """Someone holding the ledger key can re-chain events; a list event whose rows cannot be read is
+    then reported as the broken place, in a sentence, like any other."""
+    key = load_settings(ledger["env"]).ledger_key.encode()
+    with sqlite3.connect(ledger["db"]) as db:
+        db.execute("DROP TRIGGER events_append_only_update")
+        events = db.execute(
+            "SELECT seq, at, actor, kind, subject, payload FROM events ORDER BY seq"
+        ).fetchall()
+        prev = GENESIS
+        for seq, at, actor, kind, subject, payload in events:
+            if kind == "list.submitted":
+                body = json.loads(payload)
+                body["rows"] = rows
+                payload = canonical_json(body)
+            digest = event_hash(key, prev, seq, at, actor, kind, subject, payload)
+            db.execute(
+                "UPDATE events SET payload = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+                (payload, prev, digest, seq),
+            )
+            prev = digest
+    failed = certledger(ledger["env"], "audit")
+    assert failed.returncode == 1, failed.stdout
+    assert "its event's rows" in failed.stderr and "Traceback" not in failed.stderr, failed.stderr

@@ -91,6 +91,14 @@ def test_the_real_app_issues_to_a_seeded_attendee_and_refuses_a_hub_session(seed
     assert "3 certificates" in audited.stdout and "5 requests" in audited.stdout
 
 
+def test_the_seeding_command_never_adds_to_a_ledger_in_use(env):
+    first = run(env, "scripts/seed.py", "--quiet", "--sessions", "3")
+    assert first.returncode == 0, first.stderr
+    again = run(env, "scripts/seed.py", "--quiet", "--sessions", "3")
+    assert again.returncode == 2 and "already holds sessions" in again.stderr
+    assert "Traceback" not in again.stderr
+
+
 def test_the_seeding_command_refuses_nonsense(env):
     done = run(env, "scripts/seed.py", "--quiet", "--sessions", "0")
     assert done.returncode == 2 and "at least 1" in done.stderr

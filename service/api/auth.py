@@ -7,7 +7,6 @@ cookie (which holds the token's hash) both use it.
 """
 
 import hmac
-import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,7 +16,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
-from service.ledger.database import Ledger, LedgerUnavailable
+from service.ledger.database import Ledger
 from service.ledger.tokens import find_active_token_by_hash, hash_token
 from service.settings import Settings
 
@@ -46,10 +45,7 @@ def principal_for_hash(token_hash: str, settings: Settings, ledger: Ledger) -> P
         token_hash.encode(), hash_token(settings.admin_token).encode()
     ):
         return BOOTSTRAP_ADMIN
-    try:
-        record = find_active_token_by_hash(ledger.lookup, token_hash)
-    except sqlite3.OperationalError as exc:
-        raise LedgerUnavailable(str(exc)) from exc
+    record = ledger.look(lambda db: find_active_token_by_hash(db, token_hash))
     if record is None:
         return None
     return Principal(role=record.role, token_id=record.id, name=record.name, levels=record.levels)

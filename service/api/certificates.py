@@ -104,7 +104,7 @@ async def pdf(request: Request[Principal, Any, Any], serial: FromPath[str]) -> R
 
 
 def stored_pdf(request: Request[Principal, Any, Any], serial: str) -> Response[bytes]:
-    stored = get_pdf(request.app.state.ledger.lookup, serial)
+    stored = request.app.state.ledger.look(lambda db: get_pdf(db, serial))
     if stored is None:
         raise Problem(404, f"There is no certificate {serial!r}.")
     return Response(

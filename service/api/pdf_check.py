@@ -36,7 +36,6 @@ from service.api.problems import PROBLEM_JSON, Problem, ProblemDetails, problem_
 from service.api.verification import Verification, verification_of, wants_json
 from service.certificates.fingerprint import named_serials
 from service.ledger.certificates import CertificateRecord, find_by_pdf_sha256, lookup_certificate
-from service.ledger.database import LedgerUnavailable
 from service.rules.wording import join_names, long_date
 
 MAX_PDF_BYTES = 5 * 1024 * 1024
@@ -72,18 +71,18 @@ def _fingerprint(data: bytes) -> tuple[str, tuple[str, ...]]:
 async def _check(request: Request[Any, Any, Any], data: bytes) -> _Checked:
     # Hashing and scanning up to 5 MB take milliseconds: off the event loop.
     digest, serials = await asyncio.to_thread(_fingerprint, data)
-    db = request.app.state.ledger.lookup
-    try:
-        # Single-row reads by an indexed key, on the lookup connection (as /v/ does).
-        issued = find_by_pdf_sha256(db, digest)
-        if issued is not None:
-            return _Checked("genuine", issued)
-        for serial in serials:
-            named = lookup_certificate(db, serial)
-            if named is not None:
-                return _Checked("altered", named)
-    except sqlite3.OperationalError as exc:
-        raise LedgerUnavailable(str(exc)) from exc
+    # Single-row reads by an indexed key, on the lookup connection (as /v/ does).
+    return request.app.state.ledger.look(lambda db: _checked(db, digest, serials))
+
+
+def _checked(db: sqlite3.Connection, digest: str, serials: tuple[str, ...]) -> _Checked:
+    issued = find_by_pdf_sha256(db, digest)
+    if issued is not None:
+        return _Checked("genuine", issued)
+    for serial in serials:
+        named = lookup_certificate(db, serial)
+        if named is not None:
+            return _Checked("altered", named)
     return _Checked("unknown", None)
 
 

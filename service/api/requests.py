@@ -80,7 +80,8 @@ async def requests_out(
 
 
 def request_out(request: Request[Principal, Any, Any], record: RequestRecord) -> CertificateRequestOut:
-    found = lookup_certificate(request.app.state.ledger.lookup, record.serial) if record.serial else None
+    serial = record.serial
+    found = request.app.state.ledger.look(lambda db: lookup_certificate(db, serial)) if serial else None
     return _request_out(record, found)
 
 

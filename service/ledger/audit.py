@@ -164,7 +164,14 @@ class _Auditor:
             }
             for r in rows
         ]
-        recorded = rows_of_list_payload(payload)
+        try:
+            recorded = rows_of_list_payload(payload)
+        except (ValueError, TypeError) as exc:
+            yield f"list version {version} of session {session_id}: its event's rows cannot be read ({exc})"
+            return
+        if not all(isinstance(row, dict) for row in recorded):
+            yield f"list version {version} of session {session_id}: its event's rows are not attendee records"
+            return
         if len(stored) != len(recorded):
             yield f"list version {version} of session {session_id} has {len(stored)} attendees, its event {len(recorded)}"
             return

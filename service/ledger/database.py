@@ -123,6 +123,13 @@ class Ledger:
         assert self._lookup is not None, "ledger is not open"
         return self._lookup
 
+    def look(self, read: Callable[[sqlite3.Connection], T]) -> T:
+        """`read` on the lookup connection; a locked or failing database is LedgerUnavailable (a 503)."""
+        try:
+            return read(self.lookup)
+        except sqlite3.OperationalError as exc:
+            raise LedgerUnavailable(str(exc)) from exc
+
     async def close(self) -> None:
         if self._lookup is not None:
             self._lookup.close()
@@ -167,22 +174,27 @@ class UntilChanged(Generic[T]):
     """Values computed from the ledger on the lookup connection, kept until the database changes.
 
     SQLite's data_version moves whenever any other connection, in this process or another worker,
-    commits. It is read at most once per turn of the event loop: the requests answered in one turn were
-    all received before that turn began (a request's handler starts in a later turn than the one that read
-    its bytes), so each answer is still as new as the last commit before its request arrived, and a
-    revocation is seen at the very next request. Under load one check serves every request of a turn.
+    commits. It is read at most once per turn of the event loop: call_soon runs callbacks first in, first
+    out, and a server starts each request's task (call_soon) only after reading the request, so no request
+    that arrived after a check is answered from it. Each answer is as new as the last commit before its
+    request arrived (a revocation is seen at the very next request), and under load one check serves a
+    whole turn's requests. Called outside an event loop, or from another loop, it checks every time.
     """
 
     def __init__(self, db: sqlite3.Connection, max_entries: int = 10_000) -> None:
         self._db = db
         self._max_entries = max_entries
         self._version: int | None = None
-        self._checked_this_turn = False
+        self._checked_in: asyncio.AbstractEventLoop | None = None  # the loop whose current turn checked
         self._values: dict[Hashable, T] = {}
 
     def get(self, key: Hashable, compute: Callable[[sqlite3.Connection], T]) -> T:
-        if not self._checked_this_turn:
-            self._check()
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or loop is not self._checked_in:
+            self._check(loop)
         if key in self._values:
             return self._values[key]
         value = compute(self._db)
@@ -190,22 +202,17 @@ class UntilChanged(Generic[T]):
             self._values[key] = value
         return value
 
-    def _check(self) -> None:
+    def _check(self, loop: asyncio.AbstractEventLoop | None) -> None:
         version = self._db.execute("PRAGMA data_version").fetchone()[0]
         if version != self._version:
             self._values.clear()
             self._version = version
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return  # no event loop: check on every call
-        self._checked_this_turn = True
-        # call_soon runs callbacks first in, first out: this one runs before the first step of any
-        # request whose bytes arrive after this check.
-        loop.call_soon(self._next_turn)
+        if loop is not None:
+            self._checked_in = loop
+            loop.call_soon(self._next_turn)
 
     def _next_turn(self) -> None:
-        self._checked_this_turn = False
+        self._checked_in = None
 
 
 def _is_storage_failure(exc: sqlite3.OperationalError) -> bool:
