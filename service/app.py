@@ -25,7 +25,8 @@ from service.certificates.content import CertificateContent
 from service.certificates.links import LinkSigner
 from service.certificates.renderer import PdfRenderer
 from service.desk import CertificateDesk, utc_clock
-from service.ledger.database import Ledger, UntilChanged
+from service.ledger.answers import CertificateAnswers
+from service.ledger.database import Ledger
 from service.portal.router import portal_router
 from service.resources import templates_dir
 from service.settings import Settings, load_settings
@@ -84,7 +85,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await ledger.open()
-        app.state.verifications = UntilChanged(ledger.lookup)
+        app.state.verifications = CertificateAnswers(ledger.lookup)
         try:
             await renderer.start(warm_up=_warm_up_content(settings))
             sweep = asyncio.create_task(_sweep_periodically(desk))

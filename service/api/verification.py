@@ -146,11 +146,13 @@ class _Answers:
 _encoder = msgspec.json.Encoder()
 
 
-def _answers_for(signer: LinkSigner, token: str) -> Callable[[sqlite3.Connection], _Answers | None]:
-    def compute(db: sqlite3.Connection) -> _Answers | None:
+def _answers_for(
+    signer: LinkSigner, token: str
+) -> Callable[[sqlite3.Connection], tuple[_Answers | None, str | None]]:
+    def compute(db: sqlite3.Connection) -> tuple[_Answers | None, str | None]:
         serial = signer.serial_from(token)
         record = None if serial is None else lookup_certificate(db, serial)
-        return None if record is None else _Answers(record)
+        return (None if record is None else _Answers(record)), serial
 
     return compute
 

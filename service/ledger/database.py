@@ -11,10 +11,10 @@ import asyncio
 import contextlib
 import datetime as dt
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections.abc import AsyncIterator, Callable
 from importlib import resources
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 import aiosqlite
 
@@ -168,51 +168,6 @@ class Ledger:
                 if isinstance(exc, sqlite3.OperationalError) and _is_storage_failure(exc):
                     raise LedgerUnavailable(str(exc)) from exc
                 raise
-
-
-class UntilChanged(Generic[T]):
-    """Values computed from the ledger on the lookup connection, kept until the database changes.
-
-    SQLite's data_version moves whenever any other connection, in this process or another worker,
-    commits. It is read at most once per turn of the event loop: call_soon runs callbacks first in, first
-    out, and a server starts each request's task (call_soon) only after reading the request, so no request
-    that arrived after a check is answered from it. Each answer is as new as the last commit before its
-    request arrived (a revocation is seen at the very next request), and under load one check serves a
-    whole turn's requests. Called outside an event loop, or from another loop, it checks every time.
-    """
-
-    def __init__(self, db: sqlite3.Connection, max_entries: int = 10_000) -> None:
-        self._db = db
-        self._max_entries = max_entries
-        self._version: int | None = None
-        self._checked_in: asyncio.AbstractEventLoop | None = None  # the loop whose current turn checked
-        self._values: dict[Hashable, T] = {}
-
-    def get(self, key: Hashable, compute: Callable[[sqlite3.Connection], T]) -> T:
-        try:
-            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        if loop is None or loop is not self._checked_in:
-            self._check(loop)
-        if key in self._values:
-            return self._values[key]
-        value = compute(self._db)
-        if len(self._values) < self._max_entries:
-            self._values[key] = value
-        return value
-
-    def _check(self, loop: asyncio.AbstractEventLoop | None) -> None:
-        version = self._db.execute("PRAGMA data_version").fetchone()[0]
-        if version != self._version:
-            self._values.clear()
-            self._version = version
-        if loop is not None:
-            self._checked_in = loop
-            loop.call_soon(self._next_turn)
-
-    def _next_turn(self) -> None:
-        self._checked_in = None
 
 
 def _is_storage_failure(exc: sqlite3.OperationalError) -> bool:
