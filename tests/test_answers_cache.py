@@ -122,3 +122,18 @@ def test_deleted_rows_forget_everything(path, lookup):
         db.execute("DELETE FROM events WHERE kind = 'certificate.revoked'")
     assert cache.get("token-a", status_of("A")) == "valid"
     assert computed["A"] == 2
+
+
+def test_a_flood_of_events_forgets_everything_instead_of_reading_them_all(path, lookup):
+    computed.clear()
+    cache: CertificateAnswers[str | None] = CertificateAnswers(lookup)
+    assert cache.get("token-a", status_of("A")) == "valid"
+    with sqlite3.connect(path) as db:  # another process seeding or importing
+        db.executemany(
+            "INSERT INTO events (kind, subject, payload) VALUES ('list.submitted', 'session:s', '{}')",
+            [()] * 1001,
+        )
+    statements: list[str] = []
+    lookup.set_trace_callback(statements.append)
+    assert cache.get("token-a", status_of("A")) == "valid"
+    assert computed["A"] == 2 and not any("json_extract" in s for s in statements)

@@ -21,6 +21,7 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
+_MOST_EVENTS_READ = 1000
 _CHANGED_SINCE = """
 SELECT substr(subject, 13) FROM events
 WHERE seq > ? AND seq <= ? AND kind IN ('certificate.issued', 'certificate.revoked')
@@ -72,8 +73,9 @@ class CertificateAnswers(Generic[T]):
     def _forget_changed(self) -> None:
         last = self._db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
         seen = self._seen_seq
-        if seen is None or last < seen:
-            # First look, or events were deleted (a restored backup, a hand edit): trust nothing kept.
+        if seen is None or last < seen or last - seen > _MOST_EVENTS_READ:
+            # First look; events deleted (a restored backup, a hand edit): trust nothing kept; or so
+            # many new events that reading them on the event loop would cost more than starting over.
             self._values.clear()
             self._keys_of.clear()
             self._seen_seq = last
