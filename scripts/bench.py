@@ -359,23 +359,10 @@ def measure_render(rounds: int = 300) -> dict[str, Any]:
     from reportlab.pdfgen.canvas import Canvas
 
     sys.path.insert(0, str(ROOT))
-    from service.certificates.content import CertificateContent
+    from service.certificates.content import sample_certificate
     from service.certificates.pdf import render_certificate
 
-    content = CertificateContent(
-        serial="CL-MTCX-DZRJ-DAX2",
-        holder_name="Nguyễn Thị Minh",
-        issuer="IPS Central",
-        title="IPS Co-reflection",
-        session_date=dt.date(2026, 3, 4),
-        start_time="18:00",
-        timezone="America/New_York",
-        duration_minutes=90,
-        facilitators=("Jane Doe", "Sam Lee"),
-        delivery="online",
-        issued_on=dt.date(2026, 3, 5),
-        verify_url="https://certs.example.org/v/eyJzIjoiQ0wtTVRDWC1EWlJKLURBWDIifQ.aBcDeF.Zx9-kQ_sT2abc",
-    )
+    content = sample_certificate()
 
     def bare() -> bytes:
         buffer = io.BytesIO()

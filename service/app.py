@@ -21,7 +21,7 @@ from service.api import certificates, health, pdf_check, reports, requests, sess
 from service.api.auth import BearerTokenMiddleware
 from service.api.middleware import RateLimiter, add_security_headers, public_rate_limit
 from service.api.problems import check_api_request, handle_problem
-from service.certificates.content import CertificateContent
+from service.certificates.content import sample_certificate
 from service.certificates.links import LinkSigner
 from service.certificates.renderer import PdfRenderer
 from service.desk import CertificateDesk, utc_clock
@@ -35,23 +35,6 @@ API_VERSION = "1.0.0"
 MAX_BODY_BYTES = 2 * 1024 * 1024
 SWEEP_INTERVAL_SECONDS = 3600
 log = logging.getLogger("certledger")
-
-
-def _warm_up_content(settings: Settings) -> CertificateContent:
-    return CertificateContent(
-        serial="CL-WARM-UP00-0000",
-        holder_name="Nguyễn Thị Minh",
-        issuer=settings.issuer_name,
-        title="IPS Co-reflection",
-        session_date=dt.date(2026, 3, 4),
-        start_time="18:00",
-        timezone=settings.timezone,
-        duration_minutes=90,
-        facilitators=("Jane Doe",),
-        delivery="online",
-        issued_on=dt.date(2026, 3, 4),
-        verify_url=f"{settings.base_url}/v/warm-up",
-    )
 
 
 def _handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -87,7 +70,13 @@ def create_app(
         await ledger.open()
         app.state.verifications = CertificateAnswers(ledger.lookup)
         try:
-            await renderer.start(warm_up=_warm_up_content(settings))
+            await renderer.start(
+                warm_up=sample_certificate(
+                    issuer=settings.issuer_name,
+                    timezone=settings.timezone,
+                    verify_url=f"{settings.base_url}/v/warm-up",
+                )
+            )
             sweep = asyncio.create_task(_sweep_periodically(desk))
             try:
                 yield
