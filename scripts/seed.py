@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import os
-import sqlite3
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from service.ledger.seeding import SeedPlan, SeedResult, seed_path
+from service.ledger.seeding import SeedPlan, SeedResult, holds_sessions, seed_path
 from service.settings import SettingsError, load_settings
 
 
@@ -33,17 +31,6 @@ def describe(result: SeedResult, db_path: Path) -> str:
         f"events in all, in {result.transactions} write transactions taking {result.seconds:.1f} s "
         f"({result.attendee_rows / result.seconds:,.0f} attendee rows per second)."
     )
-
-
-def holds_sessions(db_path: Path) -> bool:
-    """Whether the file is a ledger with sessions in it (read-only: a missing file stays missing)."""
-    if not db_path.exists():
-        return False
-    try:
-        with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as db:
-            return db.execute("SELECT EXISTS (SELECT 1 FROM sessions)").fetchone()[0] == 1
-    except sqlite3.Error:
-        return False  # not a ledger yet: opening it migrates it, or says what is wrong
 
 
 def main(argv: list[str] | None = None) -> int:

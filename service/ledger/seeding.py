@@ -28,6 +28,7 @@ Seeding the same ledger twice reuses the same people and, unless `last_date` mov
 someone can be on two lists of a day, and their request names the session by facilitator or time.
 """
 
+import contextlib
 import datetime as dt
 import random
 import sqlite3
@@ -257,6 +258,17 @@ async def seed_ledger(
         seconds=time.perf_counter() - started,
         redecided=redecide,
     )
+
+
+def holds_sessions(db_path: Path) -> bool:
+    """Whether the file is a ledger with sessions in it (read-only: a missing file stays missing)."""
+    if not db_path.exists():
+        return False
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as db:
+            return db.execute("SELECT EXISTS (SELECT 1 FROM sessions)").fetchone()[0] == 1
+    except sqlite3.Error:
+        return False  # not a ledger yet: opening it migrates it, or says what is wrong
 
 
 async def seed_path(
