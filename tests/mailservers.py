@@ -36,6 +36,8 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
+from tests.support import unavailable
+
 LOOPBACK = "127.0.0.1"
 
 
@@ -589,3 +591,8 @@ def smtp_server(
         yield server
     finally:
         server.controller.stop()
+
+
+def require_dovecot() -> None:
+    if dovecot_binary() is None:
+        unavailable("dovecot is not installed (apt-get install dovecot-imapd)")

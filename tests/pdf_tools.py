@@ -6,8 +6,6 @@ lost poppler-utils or zbar-tools cannot turn the PDF checks green by skipping th
 """
 
 import contextlib
-import os
-import shutil
 import subprocess
 import tempfile
 import xml.etree.ElementTree as ET
@@ -15,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-import pytest
+from tests import support
 
 _XHTML = "{http://www.w3.org/1999/xhtml}"
 # zbarimg exits 4 when it ran fine but found no symbol.
@@ -34,14 +32,8 @@ class Word(NamedTuple):
 
 
 def require_tool(name: str) -> str:
-    """Path of the executable `name`; fail the test under CI=true when it is missing, else skip."""
-    path = shutil.which(name)
-    if path is not None:
-        return path
-    message = f"{name} is not installed (apt-get install poppler-utils zbar-tools)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    """Path of the poppler or zbar executable `name`."""
+    return support.require_tool(name, "poppler-utils zbar-tools")
 
 
 def pdf_text(pdf_bytes: bytes, *, layout: bool = False) -> str:

@@ -3,14 +3,16 @@
 import asyncio
 import datetime as dt
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
+import pytest
 from litestar.testing import TestClient
 
 from service.ledger.database import Ledger
@@ -165,3 +167,31 @@ class LiveServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def certledger(env: dict[str, str], *args: str, text: bool = True) -> subprocess.CompletedProcess[Any]:
+    """The real command line in a child process (`python -m service …`), with `env` over the environment;
+    text=False keeps stdout as bytes (CSV with CRLF line ends)."""
+    return subprocess.run(
+        [sys.executable, "-m", "service", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=text,
+        timeout=120,
+    )
+
+
+def unavailable(reason: str) -> NoReturn:
+    """A tool a test needs is missing: under CI=true a failure (scripts/test.sh installs every one),
+    elsewhere a skip."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def require_tool(name: str, package: str) -> str:
+    """The path of the executable `name`, from the Debian package `package`."""
+    path = shutil.which(name)
+    if path is None:
+        unavailable(f"{name} is not installed (apt-get install {package})")
+    return path

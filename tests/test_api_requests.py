@@ -225,6 +225,30 @@ def untold(service: Service) -> list[dict]:
     return response.json()["requests"]
 
 
+def store_list_without_its_redecisions(settings, session_id: str) -> None:
+    """Minh eligible on a new list version, stored as a crash right after its commit would leave it."""
+
+    async def store() -> None:
+        ledger = Ledger(settings.db_path, settings.ledger_key)
+        await ledger.open()
+        async with ledger.write("test") as tx:
+            row = ListRow(name="Minh", email="minh@example.org", core_trained=True, full_participation=True)
+            await submit_list(tx, session_id, [row])
+        await ledger.close()
+
+    asyncio.run(store())
+
+
+def decided_after_a_restart(settings) -> list[tuple[str, str]]:
+    """(request id, outcome) of what the sweep at the next start decided and nobody was told yet."""
+    with TestClient(create_app(settings, render_processes=0)) as client:
+        service = Service(client, settings)
+        deadline = time.monotonic() + 10
+        while not (changed := untold(service)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return [(r["request_id"], r["outcome"]) for r in changed]
+
+
 def test_the_sweep_decides_what_a_lost_re_decision_left_pending(settings):
     """A list stored without its re-decisions (a crash right after the commit) is caught up at start."""
     with TestClient(create_app(settings, render_processes=0)) as client:
@@ -233,21 +257,8 @@ def test_the_sweep_decides_what_a_lost_re_decision_left_pending(settings):
         waiting = service.ask(email="minh@example.org")
         assert waiting["reason"] == "list_not_submitted"
 
-    async def store_list_only() -> None:
-        ledger = Ledger(settings.db_path, settings.ledger_key)
-        await ledger.open()
-        async with ledger.write("test") as tx:
-            row = ListRow(name="Minh", email="minh@example.org", core_trained=True, full_participation=True)
-            await submit_list(tx, session["id"], [row])
-        await ledger.close()
-
-    asyncio.run(store_list_only())
-    with TestClient(create_app(settings, render_processes=0)) as client:
-        service = Service(client, settings)
-        deadline = time.monotonic() + 10
-        while not (changed := untold(service)) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert [(r["request_id"], r["outcome"]) for r in changed] == [(waiting["request_id"], "issued")]
+    store_list_without_its_redecisions(settings, session["id"])
+    assert decided_after_a_restart(settings) == [(waiting["request_id"], "issued")]
 
 
 def test_the_sweep_finishes_a_corrected_lists_re_decisions_cut_short(settings):
@@ -260,21 +271,8 @@ def test_the_sweep_finishes_a_corrected_lists_re_decisions_cut_short(settings):
         refused = service.ask(email="minh@example.org")
         assert refused["reason"] == "incomplete_participation"
 
-    async def store_list_only() -> None:
-        ledger = Ledger(settings.db_path, settings.ledger_key)
-        await ledger.open()
-        async with ledger.write("test") as tx:
-            row = ListRow(name="Minh", email="minh@example.org", core_trained=True, full_participation=True)
-            await submit_list(tx, session["id"], [row])
-        await ledger.close()
-
-    asyncio.run(store_list_only())
-    with TestClient(create_app(settings, render_processes=0)) as client:
-        service = Service(client, settings)
-        deadline = time.monotonic() + 10
-        while not (changed := untold(service)) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert [(r["request_id"], r["outcome"]) for r in changed] == [(refused["request_id"], "issued")]
+    store_list_without_its_redecisions(settings, session["id"])
+    assert decided_after_a_restart(settings) == [(refused["request_id"], "issued")]
 
 
 def test_an_old_refusal_is_not_reopened_by_a_late_session(service: Service):

@@ -3,11 +3,8 @@ The edits are made as an attacker holding the database file would make them: wit
 (dropping the append-only triggers first when they are in the way)."""
 
 import json
-import os
-import shutil
 import sqlite3
 import subprocess
-import sys
 
 import pytest
 from litestar.testing import TestClient
@@ -15,26 +12,11 @@ from litestar.testing import TestClient
 from service.app import create_app
 from service.ledger.chain import GENESIS, canonical_json, event_hash
 from service.settings import load_settings
-from tests.support import Service, attendee
+from tests.support import Service, attendee, certledger, require_tool
 
 
 def sqlite3_cli() -> str:
-    found = shutil.which("sqlite3")
-    if found is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("the sqlite3 command is missing (apt-get install sqlite3)")
-        pytest.skip("the sqlite3 command is missing")
-    return found
-
-
-def certledger(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "service", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return require_tool("sqlite3", "sqlite3")
 
 
 @pytest.fixture

@@ -1,27 +1,14 @@
 """`certledger backup`: an online, consistent copy while requests run, and the restore drill: the copy,
 started with the same keys, passes the audit and verifies every certificate it holds."""
 
-import os
 import sqlite3
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import httpx
 
 from service.settings import load_settings
-from tests.support import LiveServer, Service, attendee
-
-
-def certledger(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "service", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.support import LiveServer, Service, attendee, certledger
 
 
 def test_backup_under_load_and_the_restore_drill(

@@ -1,24 +1,10 @@
 """The certledger command: tokens, revocation, help, and plain-sentence errors."""
 
-import os
-import subprocess
-import sys
-
 from litestar.testing import TestClient
 
 from service.app import create_app
 from service.settings import load_settings
-from tests.support import RECENT, Caller, Service, attendee
-
-
-def certledger(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "service", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+from tests.support import RECENT, Caller, Service, attendee, certledger
 
 
 def test_token_create_prints_it_once_and_stores_only_a_hash(env):

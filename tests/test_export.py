@@ -3,11 +3,9 @@ portal's staff export downloads, with plain-sentence errors."""
 
 import csv
 import datetime as dt
+import functools
 import io
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,18 +16,13 @@ from service.portal.export import COLUMNS
 from service.portal.export import _cell as export_cell
 from service.settings import Settings
 from tests.support import ADMIN_TOKEN, RECENT, Service, attendee
+from tests.support import certledger as run_certledger
 
 FIRST = (RECENT - dt.timedelta(days=3)).isoformat()
 LAST = RECENT.isoformat()
-
-
-def certledger(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "service", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        timeout=60,
-    )
+COUNTY_HEALTH_EXPORT = ("export", "--organization", "County Health", "--from", FIRST, "--to", LAST)
+# The CSV's bytes as written (CRLF line ends, a BOM).
+certledger = functools.partial(run_certledger, text=False)
 
 
 @pytest.fixture
@@ -88,7 +81,10 @@ def test_export_writes_the_csv_to_stdout(env: dict[str, str], ledger_with_attend
 def test_export_is_the_same_file_as_the_portals_download(
     env: dict[str, str], settings: Settings, ledger_with_attendance: dict[str, str]
 ):
-    done = certledger(env, "export", "--organization", "County Health", "--from", FIRST, "--to", LAST)
+    done = certledger(
+        env,
+        *COUNTY_HEALTH_EXPORT,
+    )
     with TestClient(create_app(settings, render_processes=0), base_url="https://portal.test") as client:
         page = client.get("/portal/")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
@@ -105,13 +101,7 @@ def test_export_to_a_file(env: dict[str, str], tmp_path: Path, ledger_with_atten
     target = tmp_path / "county.csv"
     done = certledger(
         env,
-        "export",
-        "--organization",
-        "County Health",
-        "--from",
-        FIRST,
-        "--to",
-        LAST,
+        *COUNTY_HEALTH_EXPORT,
         "--output",
         str(target),
     )
@@ -168,13 +158,7 @@ def test_a_database_that_does_not_exist_is_refused_and_not_created(
     for missing in (tmp_path / "legder.sqlite3", tmp_path / "no-such-folder" / "ledger.sqlite3", typo):
         done = certledger(
             {**env, "CERTLEDGER_DB": str(missing)},
-            "export",
-            "--organization",
-            "County Health",
-            "--from",
-            FIRST,
-            "--to",
-            LAST,
+            *COUNTY_HEALTH_EXPORT,
         )
         assert done.returncode == 2, done.stderr
         stderr = done.stderr.decode()

@@ -28,14 +28,6 @@ QUESTION = (
 )
 
 
-def require_dovecot() -> None:
-    if mailservers.dovecot_binary() is None:
-        reason = "dovecot is not installed (apt-get install dovecot-imapd)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def tls() -> Iterator[mailservers.Certificates]:
     with mailservers.certificates() as certificates:
@@ -44,7 +36,7 @@ def tls() -> Iterator[mailservers.Certificates]:
 
 @pytest.fixture(scope="module")
 def imap(tls: mailservers.Certificates) -> Iterator[mailservers.Dovecot]:
-    require_dovecot()
+    mailservers.require_dovecot()
     with (
         mailservers.token_introspection({TOKEN: INTAKE_ADDRESS}) as introspection,
         mailservers.dovecot({INTAKE_ADDRESS: PASSWORD}, tls=tls, introspection=introspection) as server,

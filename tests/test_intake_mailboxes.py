@@ -272,20 +272,11 @@ def introspection() -> Iterator[mailservers.Introspection]:
         yield endpoint
 
 
-def require_dovecot() -> None:
-    """CI installs dovecot (scripts/test.sh): there a missing one is a failure, elsewhere a skip."""
-    if mailservers.dovecot_binary() is None:
-        reason = "dovecot is not installed (apt-get install dovecot-imapd)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def imap(
     tls: mailservers.Certificates, introspection: mailservers.Introspection
 ) -> Iterator[mailservers.Dovecot]:
-    require_dovecot()
+    mailservers.require_dovecot()
     with mailservers.dovecot({USER: PASSWORD}, tls=tls, introspection=introspection) as server:
         yield server
 
@@ -457,7 +448,7 @@ def test_imap_certificates_are_verified(
 
 def test_imap_without_starttls_signs_in_as_is(tmp_path: Path) -> None:
     """A server offering no STARTTLS (a local one) is read over plain IMAP."""
-    require_dovecot()
+    mailservers.require_dovecot()
     with mailservers.dovecot({USER: PASSWORD}) as server:
         uid = server.deliver(USER, message(1))
         assert read_all(server.url(USER)) == [MailItem(str(uid), message(1))]
