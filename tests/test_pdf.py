@@ -17,7 +17,7 @@ import pytest
 
 from service.certificates.content import CertificateContent
 from service.certificates.pdf import render_certificate
-from service.certificates.qr import dark_runs, qr_modules
+from service.certificates.qr import QrMatrix, dark_runs, qr_matrix
 from tests.pdf_tools import Word, decode_qr, pdf_fonts, pdf_info, pdf_text, pdf_words
 
 SAMPLE = CertificateContent(
@@ -259,11 +259,16 @@ def test_concurrent_renders_match_sequential_ones() -> None:
     assert rendered == expected
 
 
-def test_qr_modules_are_dark_where_zxing_draws_black() -> None:
-    modules = qr_modules(SAMPLE.verify_url)
+def as_grid(matrix: QrMatrix) -> list[list[bool]]:
+    return [[matrix.is_dark(row, column) for column in range(matrix.side)] for row in range(matrix.side)]
 
-    size = len(modules)
-    assert all(len(row) == size for row in modules)
+
+def test_qr_modules_are_dark_where_zxing_draws_black() -> None:
+    matrix = qr_matrix(SAMPLE.verify_url)
+    modules = as_grid(matrix)
+
+    size = matrix.side
+    assert len(matrix.modules) == size * size
     assert (size - 17) % 4 == 0, "a QR symbol is 4 x version + 17 modules wide"
     # The top-left finder pattern: a dark 7x7 ring, a light ring inside, a dark 3x3 centre,
     # and a light separator after it.
@@ -274,8 +279,9 @@ def test_qr_modules_are_dark_where_zxing_draws_black() -> None:
 
 
 def test_dark_runs_cover_exactly_the_dark_modules_in_maximal_runs() -> None:
-    modules = qr_modules(CROWDED.verify_url)
-    runs = dark_runs(modules)
+    matrix = qr_matrix(CROWDED.verify_url)
+    modules = as_grid(matrix)
+    runs = dark_runs(matrix)
 
     painted = [[False] * len(row) for row in modules]
     for row, start, length in runs:

@@ -27,9 +27,15 @@ from litestar.status_codes import (
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 
+from service.certificates.renderer import RenderUnavailable
 from service.ledger.database import LedgerUnavailable
 
 PROBLEM_JSON = "application/problem+json"
+# Temporary failures of a part the service needs (a 503 with Retry-After), as the client is told.
+_UNAVAILABLE = {
+    LedgerUnavailable: "The ledger cannot record changes right now; nothing was changed. Please try again later.",
+    RenderUnavailable: "Certificates cannot be made right now; nothing was recorded. Please try again later.",
+}
 log = logging.getLogger("certledger")
 
 _TITLES = {
@@ -341,13 +347,10 @@ def handle_problem(request: Request[Any, Any, Any], exc: Exception) -> Response[
             "The request body is nested too deeply to be read.",
             instance=request.url.path,
         )
-    if isinstance(exc, LedgerUnavailable):
-        log.error("ledger unavailable: %s", exc)
+    if unavailable := _UNAVAILABLE.get(type(exc)):
+        log.error("%s: %s", type(exc).__name__, exc)
         return problem_response(
-            HTTP_503_SERVICE_UNAVAILABLE,
-            _TITLES[503],
-            "The ledger cannot record changes right now; nothing was changed. Please try again later.",
-            headers={"Retry-After": "30"},
+            HTTP_503_SERVICE_UNAVAILABLE, _TITLES[503], unavailable, headers={"Retry-After": "30"}
         )
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return problem_response(

@@ -6,6 +6,9 @@ one filled path of merged horizontal runs rather than a rectangle per module (fe
 a smaller content stream, and no hairline seams in viewers that anti-alias each fill apart).
 """
 
+import re
+from typing import NamedTuple
+
 import zxingcpp
 from reportlab.pdfgen.canvas import Canvas
 
@@ -13,33 +16,34 @@ QUIET_ZONE_MODULES = 4
 """Light margin, in modules, that ISO/IEC 18004 requires for scanners to find the symbol."""
 
 # zxing-cpp renders 8-bit grey images: 0 for a dark module, 255 for a light one.
-_DARK = 0
+_DARK_RUN = re.compile(rb"\x00+")
 
 
-def qr_modules(data: str) -> list[list[bool]]:
-    """The QR symbol for `data` (error correction level M) as rows of modules, True where dark.
+class QrMatrix(NamedTuple):
+    """The QR symbol (error correction level M) without its quiet zone: `side` modules square,
+    `modules` one byte per module, row by row from the top, 0 where dark and 255 where light."""
 
-    Rows run top to bottom; the quiet zone is not included.
-    """
+    side: int
+    modules: bytes
+
+    def is_dark(self, row: int, column: int) -> bool:
+        return self.modules[row * self.side + column] == 0
+
+
+def qr_matrix(data: str) -> QrMatrix:
     barcode = zxingcpp.create_barcode(data, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
     image = memoryview(barcode.to_image(scale=1, add_quiet_zones=False))
-    return [[value == _DARK for value in row] for row in image.tolist()]
+    return QrMatrix(image.shape[0], image.tobytes())
 
 
-def dark_runs(modules: list[list[bool]]) -> list[tuple[int, int, int]]:
+def dark_runs(matrix: QrMatrix) -> list[tuple[int, int, int]]:
     """Maximal horizontal runs of dark modules as (row, first column, length), row by row."""
-    runs: list[tuple[int, int, int]] = []
-    for row_index, row in enumerate(modules):
-        column = 0
-        while column < len(row):
-            if not row[column]:
-                column += 1
-                continue
-            start = column
-            while column < len(row) and row[column]:
-                column += 1
-            runs.append((row_index, start, column - start))
-    return runs
+    side = matrix.side
+    return [
+        (row, run.start() - row * side, run.end() - run.start())
+        for row in range(side)
+        for run in _DARK_RUN.finditer(matrix.modules, row * side, (row + 1) * side)
+    ]
 
 
 def draw_qr(canvas: Canvas, data: str, x: float, y: float, size: float) -> None:
@@ -48,8 +52,8 @@ def draw_qr(canvas: Canvas, data: str, x: float, y: float, size: float) -> None:
     The square includes a quiet zone of `QUIET_ZONE_MODULES` modules on every side, painted white
     so the code stays scannable whatever lies beneath it.
     """
-    modules = qr_modules(data)
-    side = len(modules) + 2 * QUIET_ZONE_MODULES
+    matrix = qr_matrix(data)
+    side = matrix.side + 2 * QUIET_ZONE_MODULES
     top_row_y = side - QUIET_ZONE_MODULES - 1
 
     canvas.saveState()
@@ -63,7 +67,7 @@ def draw_qr(canvas: Canvas, data: str, x: float, y: float, size: float) -> None:
     # ReportLab's pure-Python float formatter, about 1.3 ms for a few hundred runs.
     rectangles = "\n".join(
         f"{QUIET_ZONE_MODULES + start} {top_row_y - row} {length} 1 re"
-        for row, start, length in dark_runs(modules)
+        for row, start, length in dark_runs(matrix)
     )
     canvas.addLiteral(f"{rectangles}\nf")
     canvas.restoreState()
