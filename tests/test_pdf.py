@@ -4,11 +4,14 @@ Everything is read back from the rendered bytes with poppler and zbar (see pdf_t
 passes only when a real reader would see the fact on the page.
 """
 
+import base64
 import datetime as dt
 import itertools
 import os
+import re
 import subprocess
 import sys
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,7 +19,7 @@ import msgspec
 import pytest
 
 from service.certificates.content import CertificateContent
-from service.certificates.pdf import render_certificate
+from service.certificates.pdf import ZLIB_LEVEL, render_certificate
 from service.certificates.qr import QrMatrix, dark_runs, qr_matrix
 from tests.pdf_tools import Word, decode_qr, pdf_fonts, pdf_info, pdf_text, pdf_words
 
@@ -192,6 +195,17 @@ def test_a_certificate_is_a_small_email_attachment(sample_pdf: bytes) -> None:
     assert len(render_certificate(CROWDED)) < 24_000
 
 
+def test_every_stream_is_compressed_at_the_chosen_zlib_level(sample_pdf: bytes) -> None:
+    streams = []
+    for match in re.finditer(rb"<<([^<>]*)/Length (\d+)[^<>]*>>\s*stream\r?\n", sample_pdf):
+        data = sample_pdf[match.end() : match.end() + int(match[2])]
+        streams.append(base64.a85decode(data, adobe=True) if b"/ASCII85Decode" in match[1] else data)
+
+    assert len(streams) == 5, "the page, two embedded fonts and their ToUnicode maps"
+    for stream in streams:
+        assert zlib.compress(zlib.decompress(stream), ZLIB_LEVEL) == stream
+
+
 def test_qr_code_decodes_to_exactly_the_verify_url(sample_pdf: bytes) -> None:
     assert decode_qr(sample_pdf) == [SAMPLE.verify_url]
 
@@ -224,7 +238,7 @@ def test_another_process_renders_identical_bytes(sample_pdf: bytes, hash_seed: s
     script = (
         "import sys, msgspec\n"
         "from service.certificates.content import CertificateContent\n"
-        "from service.certificates.pdf import render_certificate\n"
+        "from service.certificates.pdf import ZLIB_LEVEL, render_certificate\n"
         "content = msgspec.json.decode(sys.stdin.buffer.read(), type=CertificateContent)\n"
         "sys.stdout.buffer.write(render_certificate(content))\n"
     )

@@ -8,12 +8,13 @@ names, font lookup paths, ReportLab's site settings, concurrent renders) is pinn
 
 import io
 import threading
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
 from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import LETTER, landscape
-from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
@@ -39,6 +40,12 @@ INK = HexColor("#1C1C1C")
 MUTED = HexColor("#5B6270")
 
 QR_SIZE = 88.0
+
+# ReportLab compresses every stream (the page, the embedded fonts, their ToUnicode maps) at zlib's
+# default level 6 and has no setting for it. Level 1 renders a certificate in 12% less CPU for 7% more
+# bytes (2.67 against 3.02 ms, 18.7 against 17.4 KB, measured side by side): the faster is chosen,
+# because a certificate is rendered while its attendee waits and stays small either way.
+ZLIB_LEVEL = 1
 
 _DELIVERY = {"online": "Delivered online", "in_person": "Delivered in person"}
 # Break long URLs after these so each wrapped line still reads as a meaningful piece.
@@ -84,12 +91,18 @@ def _register_fonts() -> None:
     with _fonts_lock:
         if _fonts_registered:
             return
+        # The one Flate filter ReportLab uses for every stream; an upgrade that renamed it fails here.
+        pdfdoc.PDFZCompress.encode = _compress
         for name, filename in _FACES.items():
             # Without asciiReadable ReportLab embeds only the glyphs a page uses instead of all of
             # printable ASCII: a third less render time and size. Passing it explicitly also keeps
             # a site-wide reportlab_settings from changing the bytes.
             pdfmetrics.registerFont(TTFont(name, FONT_DIR / filename, asciiReadable=0))
         _fonts_registered = True
+
+
+def _compress(data: str | bytes) -> bytes:
+    return zlib.compress(data.encode() if isinstance(data, str) else data, ZLIB_LEVEL)
 
 
 def _set_metadata(canvas: Canvas, content: CertificateContent) -> None:
