@@ -270,20 +270,25 @@ class ApiClient:
         return self
 
     def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
         self._connection.close()
 
-    def _send(self, method: str, path: str, body: bytes | None = None) -> Reply:
-        headers = {**self._headers, **({"Content-Type": "application/json"} if body is not None else {})}
+    def _send(
+        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> Reply:
+        headers = {**self._headers, **(headers or {})}
         self._connection.request(method, path, body=body, headers=headers)
         response = self._connection.getresponse()
         content = response.read()
         return Reply(response.status, {k.lower(): v for k, v in response.getheaders()}, content)
 
-    def get(self, path: str) -> Reply:
-        return self._send("GET", path)
+    def get(self, path: str, headers: dict[str, str] | None = None) -> Reply:
+        return self._send("GET", path, headers=headers)
 
     def post(self, path: str, document: object) -> Reply:
-        return self._send("POST", path, json.dumps(document).encode())
+        return self._send("POST", path, json.dumps(document).encode(), {"Content-Type": "application/json"})
 
 
 def _issue(client: ApiClient, person: Attendee, seen: set[str]) -> tuple[float, float, str]:

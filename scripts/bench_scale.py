@@ -42,11 +42,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench import Attendee, Server, _issue, _summary, machine_facts
+from bench import ApiClient, Attendee, Server, _issue, _summary, machine_facts
 from load import percentile
 
 from service.ledger.seeding import EligibleAttendee, SeedPlan, sample_attendees, seed_path
@@ -135,20 +133,20 @@ def _as_attendee(person: EligibleAttendee) -> Attendee:
     return Attendee(person.name, person.email, person.date.isoformat(), person.facilitator)
 
 
-def _verify(client: httpx.Client, path: str) -> float:
+def _verify(client: ApiClient, path: str) -> float:
     started = time.perf_counter()
     answer = client.get(path, headers={"Accept": "application/json"})
     elapsed = (time.perf_counter() - started) * 1e3
     if answer.status_code != 200 or answer.json().get("status") != "valid":
-        raise RuntimeError(f"verification of {path} answered {answer.status_code} {answer.text[:300]}")
+        raise RuntimeError(f"verification of {path} answered {answer.status_code} {answer.content[:300]!r}")
     return elapsed
 
 
-def _refused(client: httpx.Client, person: EligibleAttendee) -> float:
+def _refused(client: ApiClient, person: EligibleAttendee) -> float:
     started = time.perf_counter()
     answer = client.post(
         "/api/v1/certificate-requests",
-        json={"email": person.email, "date": person.date.isoformat(), "facilitator": person.facilitator},
+        {"email": person.email, "date": person.date.isoformat(), "facilitator": person.facilitator},
     )
     elapsed = (time.perf_counter() - started) * 1e3
     body = answer.json()
@@ -159,14 +157,10 @@ def _refused(client: httpx.Client, person: EligibleAttendee) -> float:
 
 def measure(ledgers: list[Ledger], requests: int, warmup: int, verifications: int, refusals: int) -> None:
     """Alternating between the ledgers request by request (the order swapped every round)."""
-    clients = [
-        httpx.Client(
-            base_url=lg.server.url if lg.server else "",
-            headers={"Authorization": f"Bearer {lg.intake_token}"},
-            timeout=60,
-        )
-        for lg in ledgers
-    ]
+    clients = []
+    for ledger in ledgers:
+        assert ledger.server is not None, "start() each ledger's server first"
+        clients.append(ApiClient(ledger.server, ledger.intake_token))
     try:
         seen: list[set[str]] = [set() for _ in ledgers]
         for round_ in range(warmup + requests):
@@ -291,7 +285,7 @@ def report(facts: dict[str, Any], small: Ledger, large: Ledger, audits: dict[str
     )
     print(
         "servers: python -m service serve, one worker each plus its PDF render process, both running; "
-        "one sequential\n         httpx keep-alive client alternating between them request by request"
+        "one sequential\n         http.client keep-alive client alternating between them request by request"
     )
     print(line)
     print(f"{'':44}{'small':>22}{'large':>22}")
