@@ -195,3 +195,18 @@ def require_tool(name: str, package: str) -> str:
     if path is None:
         unavailable(f"{name} is not installed (apt-get install {package})")
     return path
+
+
+def children(*, zombies: bool = False) -> set[int]:
+    """This process's child processes (with zombies: also those that exited and were not reaped yet)."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == os.getpid() and (zombies or fields[0] != "Z"):
+                found.add(int(entry))
+    return found

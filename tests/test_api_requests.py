@@ -2,15 +2,20 @@
 
 import asyncio
 import datetime as dt
+import os
+import signal
 import sqlite3
 import time
+from collections.abc import Iterator
 
+import pytest
 from litestar.testing import TestClient
 
 from service.app import create_app
 from service.ledger.database import Ledger
 from service.ledger.sessions import ListRow, submit_list
-from tests.support import RECENT, TODAY, Service, attendee
+from service.settings import Settings
+from tests.support import RECENT, TODAY, Service, attendee, children
 
 MINH = attendee("Nguyễn Thị Minh", "Minh@Example.org")
 
@@ -304,3 +309,33 @@ def test_a_notice_of_an_outcome_that_changed_again_keeps_the_request_untold(serv
         f"/api/v1/certificate-requests/{waiting['request_id']}/notified", params={"outcome": "issued"}
     )
     assert untold(service) == []
+
+
+@pytest.fixture
+def service_with_render_process(settings: Settings) -> Iterator[Service]:
+    with TestClient(create_app(settings, render_processes=1)) as client:
+        yield Service(client, settings)
+
+
+def test_without_a_render_process_a_request_is_a_503_and_nothing_is_recorded(
+    service_with_render_process: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = service_with_render_process
+    session = service.session()
+    service.attendees(session["id"], [attendee("Ann Lee", "ann@example.org")])
+    (render_process,) = children()
+    os.kill(render_process, signal.SIGKILL)
+    monkeypatch.setattr("sys.executable", "/nonexistent/python3")
+
+    answer = service.intake.post(
+        "/api/v1/certificate-requests",
+        json={"email": "ann@example.org", "date": RECENT.isoformat(), "facilitator": "Jane Doe"},
+    )
+
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert answer.headers["retry-after"] == "30"
+    assert "nothing was recorded" in answer.json()["detail"]
+    assert service.intake.get("/api/v1/certificate-requests").json() == {"requests": []}
+    monkeypatch.undo()
+    assert service.ask(email="ann@example.org")["outcome"] == "issued"

@@ -32,7 +32,7 @@ from service.ledger.database import LedgerUnavailable
 
 PROBLEM_JSON = "application/problem+json"
 # Temporary failures of a part the service needs (a 503 with Retry-After), as the client is told.
-_UNAVAILABLE = {
+_UNAVAILABLE: dict[type[Exception], str] = {
     LedgerUnavailable: "The ledger cannot record changes right now; nothing was changed. Please try again later.",
     RenderUnavailable: "Certificates cannot be made right now; nothing was recorded. Please try again later.",
 }
@@ -347,7 +347,8 @@ def handle_problem(request: Request[Any, Any, Any], exc: Exception) -> Response[
             "The request body is nested too deeply to be read.",
             instance=request.url.path,
         )
-    if unavailable := _UNAVAILABLE.get(type(exc)):
+    unavailable = next((text for kind, text in _UNAVAILABLE.items() if isinstance(exc, kind)), None)
+    if unavailable is not None:
         log.error("%s: %s", type(exc).__name__, exc)
         return problem_response(
             HTTP_503_SERVICE_UNAVAILABLE, _TITLES[503], unavailable, headers={"Retry-After": "30"}

@@ -47,6 +47,15 @@ QR_SIZE = 88.0
 # because a certificate is rendered while its attendee waits and stays small either way.
 ZLIB_LEVEL = 1
 
+
+def _compress(data: str | bytes) -> bytes:
+    return zlib.compress(data.encode() if isinstance(data, str) else data, ZLIB_LEVEL)
+
+
+# The one Flate filter ReportLab uses for every stream (an upgrade that renamed it fails here), set on
+# import so that every document of this process is compressed alike, whatever was rendered first.
+pdfdoc.PDFZCompress.encode = _compress
+
 _DELIVERY = {"online": "Delivered online", "in_person": "Delivered in person"}
 # Break long URLs after these so each wrapped line still reads as a meaningful piece.
 _URL_BREAK_AFTER = "/?&=-._~"
@@ -91,18 +100,12 @@ def _register_fonts() -> None:
     with _fonts_lock:
         if _fonts_registered:
             return
-        # The one Flate filter ReportLab uses for every stream; an upgrade that renamed it fails here.
-        pdfdoc.PDFZCompress.encode = _compress
         for name, filename in _FACES.items():
             # Without asciiReadable ReportLab embeds only the glyphs a page uses instead of all of
             # printable ASCII: a third less render time and size. Passing it explicitly also keeps
             # a site-wide reportlab_settings from changing the bytes.
             pdfmetrics.registerFont(TTFont(name, FONT_DIR / filename, asciiReadable=0))
         _fonts_registered = True
-
-
-def _compress(data: str | bytes) -> bytes:
-    return zlib.compress(data.encode() if isinstance(data, str) else data, ZLIB_LEVEL)
 
 
 def _set_metadata(canvas: Canvas, content: CertificateContent) -> None:

@@ -26,9 +26,6 @@ class QrMatrix(NamedTuple):
     side: int
     modules: bytes
 
-    def is_dark(self, row: int, column: int) -> bool:
-        return self.modules[row * self.side + column] == 0
-
 
 def qr_matrix(data: str) -> QrMatrix:
     barcode = zxingcpp.create_barcode(data, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
