@@ -59,19 +59,21 @@ class _RenderProcess:
         return cls(process)
 
     async def exchange(self, request: bytes) -> bytes:
-        """Send one request, read its answer; ConnectionError when the process is gone or garbled."""
+        """Send one request, read its answer; ConnectionError when the process is gone or garbled,
+        TimeoutError when it does not answer in time."""
         stdin, stdout = self._process.stdin, self._process.stdout
         assert stdin is not None and stdout is not None
         # uvloop closes the pipe once it sees the process exit; writing then raises RuntimeError.
         if stdin.is_closing() or self._process.returncode is not None:
             raise ConnectionResetError("the render process has exited")
         try:
-            stdin.write(frame(request))
-            await stdin.drain()
-            (length,) = HEADER.unpack(await stdout.readexactly(HEADER.size))
-            if length > MAX_ANSWER_BYTES:
-                raise ConnectionAbortedError(f"the render process answered a frame of {length} bytes")
-            answer = await stdout.readexactly(length)
+            async with asyncio.timeout(RENDER_TIMEOUT_SECONDS):
+                stdin.write(frame(request))
+                await stdin.drain()
+                (length,) = HEADER.unpack(await stdout.readexactly(HEADER.size))
+                if length > MAX_ANSWER_BYTES:
+                    raise ConnectionAbortedError(f"the render process answered a frame of {length} bytes")
+                answer = await stdout.readexactly(length)
         except asyncio.IncompleteReadError as exc:
             raise ConnectionResetError("the render process exited") from exc
         if answer[:1] != OK:
@@ -135,14 +137,14 @@ class PdfRenderer:
     async def _render_in(self, process: _RenderProcess, request: bytes) -> bytes:
         try:
             try:
-                return await asyncio.wait_for(process.exchange(request), RENDER_TIMEOUT_SECONDS)
+                return await process.exchange(request)
             except (ConnectionError, TimeoutError):
                 if self._closed:
                     raise RenderUnavailable("the renderer is shutting down") from None
                 # The process died (killed, out of memory) or hangs: a fresh one tries once more.
                 process = await self._replace(process)
                 try:
-                    return await asyncio.wait_for(process.exchange(request), RENDER_TIMEOUT_SECONDS)
+                    return await process.exchange(request)
                 except (ConnectionError, TimeoutError) as exc:
                     raise RenderUnavailable("the render process failed twice in a row") from exc
         finally:
