@@ -7,8 +7,8 @@ any commit the events since the last look name every certificate whose answer ma
 certificate and the one it supersedes, a revoked one. Only those answers are dropped; a steady stream of
 new certificates leaves the others cached.
 
-Whether anything was committed, by this process or another worker, is SQLite's data_version, read at most
-once per turn of the event loop: call_soon runs callbacks first in, first out, and a server starts each
+Whether anything was committed, by this process or another worker, is asked of a CommitWatch (SQLite's
+data_version, behind a cheaper look at the wal-index header) at most once per turn of the event loop: call_soon runs callbacks first in, first out, and a server starts each
 request's task (call_soon) only after reading the request, so no request that arrived after a check is
 answered from it. Each answer is as new as the last commit before its request arrived: a revocation is
 seen at the very next request. Called outside an event loop, or from another loop, it checks every time.
@@ -18,6 +18,8 @@ import asyncio
 import sqlite3
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
+
+from service.ledger.commits import CommitWatch
 
 T = TypeVar("T")
 
@@ -35,7 +37,7 @@ class CertificateAnswers(Generic[T]):
     def __init__(self, db: sqlite3.Connection, max_entries: int = 10_000) -> None:
         self._db = db
         self._max_entries = max_entries
-        self._version: int | None = None
+        self._commits = CommitWatch(db)
         self._seen_seq: int | None = None  # the last event looked at
         self._checked_in: asyncio.AbstractEventLoop | None = None  # the loop whose current turn checked
         self._values: dict[Hashable, T] = {}
@@ -58,10 +60,11 @@ class CertificateAnswers(Generic[T]):
                 self._keys_of.setdefault(serial, set()).add(key)
         return value
 
+    def close(self) -> None:
+        self._commits.close()
+
     def _check(self, loop: asyncio.AbstractEventLoop | None) -> None:
-        version = self._db.execute("PRAGMA data_version").fetchone()[0]
-        if version != self._version:
-            self._version = version
+        if self._commits.changed():
             self._forget_changed()
         if loop is not None:
             self._checked_in = loop

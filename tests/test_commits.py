@@ -1,0 +1,124 @@
+"""CommitWatch (service/ledger/commits.py) over real SQLite files, written by another process as another
+worker or `certledger revoke` would: every commit is seen by the next look, also across checkpoints that
+start the WAL over, and an unchanged ledger is known without asking SQLite."""
+
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service.ledger.commits import CommitWatch
+
+# Another process on the same database, doing what it is told line by line and answering "ok" once done.
+_WRITER = """
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+for command in sys.stdin:
+    if command.startswith("commit"):
+        db.execute("INSERT INTO t VALUES (1)")
+    else:
+        db.execute(f"PRAGMA wal_checkpoint({command.split()[1]})").fetchall()
+    print("ok", flush=True)
+"""
+
+
+class Writer:
+    def __init__(self, path: Path) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def do(self, command: str) -> None:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        assert self.process.stdout.readline() == "ok\n"
+
+    def close(self) -> None:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=10)
+        self.process.stdout.close()
+
+
+def make_db(path: Path, journal_mode: str) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA journal_mode = {journal_mode}")
+        db.execute("CREATE TABLE t (x)")
+
+
+@pytest.fixture(params=["wal", "delete"])
+def ledger(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Path, sqlite3.Connection]]:
+    path = tmp_path / "ledger.sqlite3"
+    make_db(path, request.param)
+    db = sqlite3.connect(path, isolation_level=None)
+    yield path, db
+    db.close()
+
+
+def test_every_commit_elsewhere_is_seen_by_the_next_look_and_only_once(ledger):
+    path, db = ledger
+    watch = CommitWatch(db)
+    writer = Writer(path)
+    try:
+        assert watch.changed()
+        assert not watch.changed()
+        for round_ in range(300):
+            writer.do("commit")
+            assert watch.changed(), f"commit {round_} was not seen"
+            assert not watch.changed()
+            if round_ % 7 == 0:
+                # A checkpoint moves the WAL's pages into the database, and the next commit starts the WAL
+                # over: the wal-index header changes without a commit. SQLite's own data_version may count
+                # a truncated WAL as a change (harmless: the cache then finds no new events); the next
+                # commit must be seen all the same.
+                writer.do(f"checkpoint {('PASSIVE', 'RESTART', 'TRUNCATE')[round_ % 3]}")
+                watch.changed()
+                assert not watch.changed()
+    finally:
+        writer.close()
+        watch.close()
+
+
+def test_in_wal_mode_an_unchanged_ledger_is_known_without_asking_sqlite(tmp_path):
+    path = tmp_path / "ledger.sqlite3"
+    make_db(path, "wal")
+    db = sqlite3.connect(path, isolation_level=None)
+    watch = CommitWatch(db)
+    statements: list[str] = []
+    db.set_trace_callback(statements.append)
+    try:
+        assert watch.changed()
+        asked = len(statements)
+        for _ in range(100):
+            assert not watch.changed()
+        assert len(statements) == asked == 1
+
+        with sqlite3.connect(path) as other:
+            other.execute("INSERT INTO t VALUES (1)")
+        assert watch.changed()
+        assert len(statements) == 2
+    finally:
+        watch.close()
+        db.close()
+
+
+def test_without_wal_every_look_asks_sqlite(tmp_path):
+    path = tmp_path / "ledger.sqlite3"
+    make_db(path, "delete")
+    db = sqlite3.connect(path, isolation_level=None)
+    watch = CommitWatch(db)
+    statements: list[str] = []
+    db.set_trace_callback(statements.append)
+
+    for _ in range(3):
+        watch.changed()
+
+    assert statements == ["PRAGMA data_version"] * 3
+    db.close()
