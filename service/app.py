@@ -68,7 +68,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await ledger.open()
-        app.state.verifications = verifications = CertificateAnswers(ledger.lookup)
+        app.state.verifications = CertificateAnswers(ledger.lookup, ledger.commits)
         try:
             await renderer.start(
                 warm_up=sample_certificate(
@@ -86,7 +86,6 @@ def create_app(
                     await sweep
                 await renderer.close()
         finally:
-            verifications.close()
             await ledger.close()
 
     public = Router(

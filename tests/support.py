@@ -5,6 +5,7 @@ import datetime as dt
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -210,3 +211,17 @@ def children(*, zombies: bool = False) -> set[int]:
             if int(fields[1]) == os.getpid() and (zombies or fields[0] != "Z"):
                 found.add(int(entry))
     return found
+
+
+class Unreliable:
+    """A connection whose next statement containing `fails_on` raises, as SQLite does when busy."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self.fails_on: str | None = None
+
+    def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+        if self.fails_on is not None and self.fails_on in sql:
+            self.fails_on = None
+            raise sqlite3.OperationalError("database is locked")
+        return self.db.execute(sql, *args)

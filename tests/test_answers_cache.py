@@ -8,10 +8,13 @@ import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
 from service.ledger.answers import CertificateAnswers
+from service.ledger.commits import CommitWatch
+from tests.support import Unreliable
 
 
 @pytest.fixture
@@ -27,11 +30,20 @@ def path(tmp_path: Path) -> Path:
     return path
 
 
+class View(NamedTuple):
+    """The server's side: its lookup connection, and the cache on it as the app builds it."""
+
+    lookup: sqlite3.Connection
+    cache: CertificateAnswers[str | None]
+
+
 @pytest.fixture
-def lookup(path: Path) -> Iterator[sqlite3.Connection]:
+def view(path: Path) -> Iterator[View]:
     db = sqlite3.connect(path, check_same_thread=False)
-    yield db
+    commits = CommitWatch(db)
+    yield View(db, CertificateAnswers(db, commits))
     db.close()
+    commits.close()  # after the connection, as the Ledger does (service/ledger/commits.py)
 
 
 # Another worker's (or `certledger revoke`'s) transactions: the row and its event together, as the ledger
@@ -71,8 +83,8 @@ def status_of(serial: str) -> Callable[[sqlite3.Connection], tuple[str | None, s
     return compute
 
 
-def test_one_check_a_loop_turn_and_a_commit_elsewhere_seen_by_the_next(path, lookup):
-    cache: CertificateAnswers[str | None] = CertificateAnswers(lookup)
+def test_one_check_a_loop_turn_and_a_commit_elsewhere_seen_by_the_next(path, view):
+    lookup, cache = view
     statements: list[str] = []
     lookup.set_trace_callback(statements.append)
 
@@ -89,9 +101,9 @@ def test_one_check_a_loop_turn_and_a_commit_elsewhere_seen_by_the_next(path, loo
     assert cache.get("token-a", status_of("A")) == "superseded"  # outside a loop: checked every call
 
 
-def test_only_the_changed_certificates_are_computed_again(path, lookup):
+def test_only_the_changed_certificates_are_computed_again(path, view):
     computed.clear()
-    cache: CertificateAnswers[str | None] = CertificateAnswers(lookup)
+    cache = view.cache
     tokens = {"token-a": "A", "token-b": "B", "token-c": "C"}  # C is not issued yet
 
     def answers() -> dict[str, str | None]:
@@ -112,9 +124,9 @@ def test_only_the_changed_certificates_are_computed_again(path, lookup):
     assert computed == Counter(A=2, B=2, C=2)
 
 
-def test_deleted_rows_forget_everything(path, lookup):
+def test_deleted_rows_forget_everything(path, view):
     computed.clear()
-    cache: CertificateAnswers[str | None] = CertificateAnswers(lookup)
+    cache = view.cache
     revoke(path, "A")
     assert cache.get("token-a", status_of("A")) == "revoked"
     with sqlite3.connect(path) as db:  # an older backup restored under the running server
@@ -124,9 +136,9 @@ def test_deleted_rows_forget_everything(path, lookup):
     assert computed["A"] == 2
 
 
-def test_a_flood_of_events_forgets_everything_instead_of_reading_them_all(path, lookup):
+def test_a_flood_of_events_forgets_everything_instead_of_reading_them_all(path, view):
     computed.clear()
-    cache: CertificateAnswers[str | None] = CertificateAnswers(lookup)
+    lookup, cache = view
     assert cache.get("token-a", status_of("A")) == "valid"
     with sqlite3.connect(path) as db:  # another process seeding or importing
         db.executemany(
@@ -137,3 +149,22 @@ def test_a_flood_of_events_forgets_everything_instead_of_reading_them_all(path, 
     lookup.set_trace_callback(statements.append)
     assert cache.get("token-a", status_of("A")) == "valid"
     assert computed["A"] == 2 and not any("json_extract" in s for s in statements)
+
+
+def test_a_change_seen_but_not_acted_on_is_acted_on_at_the_next_look(path):
+    db = sqlite3.connect(path, check_same_thread=False)
+    unreliable = Unreliable(db)
+    commits = CommitWatch(unreliable)  # type: ignore[arg-type]
+    cache: CertificateAnswers[str | None] = CertificateAnswers(unreliable, commits)  # type: ignore[arg-type]
+    try:
+        assert cache.get("token-a", status_of("A")) == "valid"
+        revoke(path, "A")
+        unreliable.fails_on = "max(seq)"  # reading the new events fails (SQLite busy)
+
+        with pytest.raises(sqlite3.OperationalError):
+            cache.get("token-a", status_of("A"))
+
+        assert cache.get("token-a", status_of("A")) == "revoked"
+    finally:
+        db.close()
+        commits.close()

@@ -2,6 +2,9 @@
 worker or `certledger revoke` would: every commit is seen by the next look, also across checkpoints that
 start the WAL over, and an unchanged ledger is known without asking SQLite."""
 
+import asyncio
+import contextlib
+import os
 import sqlite3
 import subprocess
 import sys
@@ -10,7 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from service.ledger import commits
 from service.ledger.commits import CommitWatch
+from service.ledger.database import Ledger
+from tests.support import Unreliable
 
 # Another process on the same database, doing what it is told line by line and answering "ok" once done.
 _WRITER = """
@@ -122,3 +128,84 @@ def test_without_wal_every_look_asks_sqlite(tmp_path):
 
     assert statements == ["PRAGMA data_version"] * 3
     db.close()
+
+
+def test_a_header_read_mid_write_is_never_taken_for_the_state_seen(tmp_path, monkeypatch):
+    path = tmp_path / "ledger.sqlite3"
+    make_db(path, "wal")
+    db = sqlite3.connect(path, isolation_level=None)
+    watch = CommitWatch(db)
+    statements: list[str] = []
+    db.set_trace_callback(statements.append)
+    shm = os.open(f"{path}-shm", os.O_RDONLY)  # closed after the connection (commits.py)
+    complete = os.pread(shm, 96, 0)
+    # The writer puts the second copy of the header first: between the two writes the copies differ.
+    torn = complete[:8] + (int.from_bytes(complete[8:12], sys.byteorder) + 1).to_bytes(4, sys.byteorder)
+    torn += complete[12:]
+    monkeypatch.setattr(commits.os, "pread", lambda *_args: torn)
+    try:
+        watch.changed()
+        watch.changed()
+        assert statements == ["PRAGMA data_version"] * 2, "a torn header was kept as the state seen"
+    finally:
+        db.close()
+        watch.close()
+        os.close(shm)
+
+
+def test_a_commit_seen_when_sqlite_failed_to_answer_is_reported_at_the_next_look(tmp_path):
+    path = tmp_path / "ledger.sqlite3"
+    make_db(path, "wal")
+    db = sqlite3.connect(path, isolation_level=None)
+    unreliable = Unreliable(db)
+    watch = CommitWatch(unreliable)  # type: ignore[arg-type]
+    try:
+        assert watch.changed()
+        with sqlite3.connect(path) as other:
+            other.execute("INSERT INTO t VALUES (1)")
+        unreliable.fails_on = "data_version"
+        with pytest.raises(sqlite3.OperationalError):
+            watch.changed()
+
+        assert watch.changed()
+    finally:
+        db.close()
+        watch.close()
+
+
+async def _open_and_close(path: Path, shm_descriptors_at_close: list[int]) -> None:
+    ledger = Ledger(path, "key")
+    await ledger.open()
+    assert ledger.commits.changed()
+    close = commits.os.close
+
+    def closing(fd: int) -> None:
+        shm_descriptors_at_close.append(len(shm_descriptors(path)))
+        close(fd)
+
+    commits.os.close = closing  # type: ignore[assignment]
+    try:
+        await ledger.close()
+    finally:
+        commits.os.close = close  # type: ignore[assignment]
+
+
+def shm_descriptors(path: Path) -> list[str]:
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            # After the last connection SQLite deletes the file: the link then ends in " (deleted)".
+            if os.readlink(f"/proc/self/fd/{fd}").startswith(f"{path}-shm"):
+                found.append(fd)
+    return found
+
+
+def test_the_ledger_closes_its_watch_after_every_connection_and_leaves_no_descriptor(tmp_path):
+    # Closing a descriptor of the -shm file while SQLite still has it open would drop SQLite's locks.
+    path = tmp_path / "ledger.sqlite3"
+    at_close: list[int] = []
+
+    asyncio.run(_open_and_close(path, at_close))
+
+    assert at_close == [1], "SQLite still had the -shm file open when the watch closed its descriptor"
+    assert shm_descriptors(path) == []

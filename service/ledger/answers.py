@@ -34,10 +34,10 @@ WHERE seq > ? AND seq <= ? AND kind = 'certificate.issued'
 
 
 class CertificateAnswers(Generic[T]):
-    def __init__(self, db: sqlite3.Connection, max_entries: int = 10_000) -> None:
+    def __init__(self, db: sqlite3.Connection, commits: CommitWatch, max_entries: int = 10_000) -> None:
         self._db = db
         self._max_entries = max_entries
-        self._commits = CommitWatch(db)
+        self._commits = commits
         self._seen_seq: int | None = None  # the last event looked at
         self._checked_in: asyncio.AbstractEventLoop | None = None  # the loop whose current turn checked
         self._values: dict[Hashable, T] = {}
@@ -60,12 +60,16 @@ class CertificateAnswers(Generic[T]):
                 self._keys_of.setdefault(serial, set()).add(key)
         return value
 
-    def close(self) -> None:
-        self._commits.close()
-
     def _check(self, loop: asyncio.AbstractEventLoop | None) -> None:
-        if self._commits.changed():
-            self._forget_changed()
+        try:
+            if self._commits.changed():
+                self._forget_changed()
+        except BaseException:
+            # The watch has reported the change; not acted on, it would be lost: trust nothing kept.
+            self._seen_seq = None
+            self._values.clear()
+            self._keys_of.clear()
+            raise
         if loop is not None:
             self._checked_in = loop
             loop.call_soon(self._next_turn)

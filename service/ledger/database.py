@@ -19,6 +19,7 @@ from typing import TypeVar
 import aiosqlite
 
 from service.ledger.chain import GENESIS, canonical_json, event_hash
+from service.ledger.commits import CommitWatch
 
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 10_000
@@ -89,6 +90,7 @@ class Ledger:
         self._all_readers: list[aiosqlite.Connection] = []
         self._write_lock = asyncio.Lock()
         self._lookup: sqlite3.Connection | None = None
+        self._commits: CommitWatch | None = None
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,6 +113,7 @@ class Ledger:
         self._lookup.row_factory = sqlite3.Row
         self._lookup.execute(f"PRAGMA busy_timeout = {LOOKUP_BUSY_TIMEOUT_MS}")
         self._lookup.execute("PRAGMA query_only = ON")
+        self._commits = CommitWatch(self._lookup)
 
     @property
     def lookup(self) -> sqlite3.Connection:
@@ -122,6 +125,12 @@ class Ledger:
         """
         assert self._lookup is not None, "ledger is not open"
         return self._lookup
+
+    @property
+    def commits(self) -> CommitWatch:
+        """Whether anything was committed since the last look, by this process or another."""
+        assert self._commits is not None, "ledger is not open"
+        return self._commits
 
     def look(self, read: Callable[[sqlite3.Connection], T]) -> T:
         """`read` on the lookup connection; a locked or failing database is LedgerUnavailable (a 503)."""
@@ -138,6 +147,10 @@ class Ledger:
             await conn.close()
         self._all_readers.clear()
         self._writer = None
+        if self._commits is not None:
+            # Last: closing its descriptor of the -shm file drops SQLite's locks on it (commits.py).
+            self._commits.close()
+            self._commits = None
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:
