@@ -8,8 +8,9 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -59,18 +60,43 @@ def make_db(path: Path, journal_mode: str) -> None:
         db.execute("CREATE TABLE t (x)")
 
 
-@pytest.fixture(params=["wal", "delete"])
-def ledger(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Path, sqlite3.Connection]]:
-    path = tmp_path / "ledger.sqlite3"
-    make_db(path, request.param)
-    db = sqlite3.connect(path, isolation_level=None)
-    yield path, db
-    db.close()
+class Watched(NamedTuple):
+    path: Path
+    db: Unreliable  # the connection, made to fail on demand
+    watch: CommitWatch
+    statements: list[str]  # what the watch asked SQLite, after opening
 
 
-def test_every_commit_elsewhere_is_seen_by_the_next_look_and_only_once(ledger):
-    path, db = ledger
-    watch = CommitWatch(db)
+@pytest.fixture
+def watched(tmp_path: Path) -> Iterator[Callable[[str], Watched]]:
+    """Opens a database in the given journal mode with a watch on one connection; closes the connection,
+    then the watch, as the Ledger does (service/ledger/commits.py)."""
+    opened: list[Watched] = []
+
+    def open_(journal_mode: str) -> Watched:
+        path = tmp_path / f"ledger-{len(opened)}.sqlite3"
+        make_db(path, journal_mode)
+        db = Unreliable(sqlite3.connect(path, isolation_level=None))
+        watch = CommitWatch(db)  # type: ignore[arg-type]
+        statements: list[str] = []
+        db.db.set_trace_callback(statements.append)
+        opened.append(Watched(path, db, watch, statements))
+        return opened[-1]
+
+    yield open_
+    for each in opened:
+        each.db.db.close()
+        each.watch.close()
+
+
+def commit_elsewhere(path: Path) -> None:
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as other:
+        other.execute("INSERT INTO t VALUES (1)")
+
+
+@pytest.mark.parametrize("journal_mode", ["wal", "delete"])
+def test_every_commit_elsewhere_is_seen_by_the_next_look_and_only_once(watched, journal_mode):
+    path, _, watch, _ = watched(journal_mode)
     writer = Writer(path)
     try:
         assert watch.changed()
@@ -89,88 +115,54 @@ def test_every_commit_elsewhere_is_seen_by_the_next_look_and_only_once(ledger):
                 assert not watch.changed()
     finally:
         writer.close()
-        watch.close()
 
 
-def test_in_wal_mode_an_unchanged_ledger_is_known_without_asking_sqlite(tmp_path):
-    path = tmp_path / "ledger.sqlite3"
-    make_db(path, "wal")
-    db = sqlite3.connect(path, isolation_level=None)
-    watch = CommitWatch(db)
-    statements: list[str] = []
-    db.set_trace_callback(statements.append)
-    try:
-        assert watch.changed()
-        asked = len(statements)
-        for _ in range(100):
-            assert not watch.changed()
-        assert len(statements) == asked == 1
+def test_in_wal_mode_an_unchanged_ledger_is_known_without_asking_sqlite(watched):
+    path, _, watch, statements = watched("wal")
 
-        with sqlite3.connect(path) as other:
-            other.execute("INSERT INTO t VALUES (1)")
-        assert watch.changed()
-        assert len(statements) == 2
-    finally:
-        watch.close()
-        db.close()
+    assert watch.changed()
+    for _ in range(100):
+        assert not watch.changed()
+    assert statements == ["PRAGMA data_version"]
+
+    commit_elsewhere(path)
+    assert watch.changed()
+    assert statements == ["PRAGMA data_version"] * 2
 
 
-def test_without_wal_every_look_asks_sqlite(tmp_path):
-    path = tmp_path / "ledger.sqlite3"
-    make_db(path, "delete")
-    db = sqlite3.connect(path, isolation_level=None)
-    watch = CommitWatch(db)
-    statements: list[str] = []
-    db.set_trace_callback(statements.append)
+def test_without_wal_every_look_asks_sqlite(watched):
+    _, _, watch, statements = watched("delete")
 
     for _ in range(3):
         watch.changed()
 
     assert statements == ["PRAGMA data_version"] * 3
-    db.close()
 
 
-def test_a_header_read_mid_write_is_never_taken_for_the_state_seen(tmp_path, monkeypatch):
-    path = tmp_path / "ledger.sqlite3"
-    make_db(path, "wal")
-    db = sqlite3.connect(path, isolation_level=None)
-    watch = CommitWatch(db)
-    statements: list[str] = []
-    db.set_trace_callback(statements.append)
-    shm = os.open(f"{path}-shm", os.O_RDONLY)  # closed after the connection (commits.py)
-    complete = os.pread(shm, 96, 0)
+def test_a_header_read_mid_write_is_never_taken_for_the_state_seen(watched, monkeypatch):
+    _, _, watch, statements = watched("wal")
+    watch.changed()
+    complete = commits.os.pread(watch._shm, 96, 0)  # type: ignore[arg-type]
     # The writer puts the second copy of the header first: between the two writes the copies differ.
-    torn = complete[:8] + (int.from_bytes(complete[8:12], sys.byteorder) + 1).to_bytes(4, sys.byteorder)
-    torn += complete[12:]
+    change = int.from_bytes(complete[8:12], sys.byteorder) + 1
+    torn = complete[:8] + change.to_bytes(4, sys.byteorder) + complete[12:]
     monkeypatch.setattr(commits.os, "pread", lambda *_args: torn)
-    try:
+
+    watch.changed()
+    watch.changed()
+
+    assert statements == ["PRAGMA data_version"] * 3, "a torn header was kept as the state seen"
+
+
+def test_a_commit_seen_when_sqlite_failed_to_answer_is_reported_at_the_next_look(watched):
+    path, db, watch, _ = watched("wal")
+    assert watch.changed()
+    commit_elsewhere(path)
+    db.fails_on = "data_version"
+    with pytest.raises(sqlite3.OperationalError):
         watch.changed()
-        watch.changed()
-        assert statements == ["PRAGMA data_version"] * 2, "a torn header was kept as the state seen"
-    finally:
-        db.close()
-        watch.close()
-        os.close(shm)
 
-
-def test_a_commit_seen_when_sqlite_failed_to_answer_is_reported_at_the_next_look(tmp_path):
-    path = tmp_path / "ledger.sqlite3"
-    make_db(path, "wal")
-    db = sqlite3.connect(path, isolation_level=None)
-    unreliable = Unreliable(db)
-    watch = CommitWatch(unreliable)  # type: ignore[arg-type]
-    try:
-        assert watch.changed()
-        with sqlite3.connect(path) as other:
-            other.execute("INSERT INTO t VALUES (1)")
-        unreliable.fails_on = "data_version"
-        with pytest.raises(sqlite3.OperationalError):
-            watch.changed()
-
-        assert watch.changed()
-    finally:
-        db.close()
-        watch.close()
+    assert watch.changed()
 
 
 async def _open_and_close(path: Path, shm_descriptors_at_close: list[int]) -> None:
