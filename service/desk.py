@@ -246,8 +246,9 @@ class CertificateDesk:
             decision = decide_request(facts, sessions, self._clock().date())
             if decision.action not in (Action.ISSUE, Action.SUPERSEDE):
                 return _Prepared(decision, None)
-            assert decision.session is not None and decision.session.entry is not None
-            session = await get_session(db, decision.session.id)
+        assert decision.session is not None and decision.session.entry is not None
+        session_id = decision.session.id
+        session = self._ledger.look(lambda db: get_session(db, session_id))
         assert session is not None
         issued_at = utc_now()
         serial = new_serial()

@@ -134,8 +134,7 @@ class Submitted(msgspec.Struct, frozen=True, kw_only=True):
 
 async def load_session(ledger: Ledger, caller: Caller, session_id: str) -> SessionRecord:
     """The session if this caller may see it: a facilitator sees only the sessions their token created."""
-    async with ledger.read() as db:
-        record = await get_session(db, session_id)
+    record = ledger.look(lambda db: get_session(db, session_id))
     if record is None or (caller.role == "facilitator" and record.owner_token_id != caller.token_id):
         raise SessionNotFound(session_id)
     return record

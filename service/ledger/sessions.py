@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 import secrets
+import sqlite3
 
 import aiosqlite
 import msgspec
@@ -124,9 +125,10 @@ async def create_session(tx: Transaction, new: NewSession, owner_token_id: int |
     return record
 
 
-async def get_session(db: aiosqlite.Connection, session_id: str) -> SessionRecord | None:
-    rows = await db.execute_fetchall(f"{SELECT_SESSIONS} WHERE s.id = ?", (session_id,))
-    return session_from_row(rows[0]) if rows else None
+def get_session(db: sqlite3.Connection, session_id: str) -> SessionRecord | None:
+    """By its id: a single-row read for the event loop's lookup connection (Ledger.look)."""
+    row = db.execute(f"{SELECT_SESSIONS} WHERE s.id = ?", (session_id,)).fetchone()
+    return session_from_row(row) if row else None
 
 
 async def sessions_on(
