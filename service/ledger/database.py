@@ -62,6 +62,9 @@ class Transaction:
         self._key = ledger_key
         # The chain's head once this transaction has read or moved it: the write lock keeps it ours.
         self._head: tuple[int, str] | None = None
+        # Events recorded but not yet inserted: all of them go in with one statement before COMMIT (one
+        # thread hop instead of one per event; nothing reads the events inside a write transaction).
+        self._events: list[tuple[int, str, str, str, str, str, str, str]] = []
 
     async def record(self, kind: str, subject: str, payload: object) -> int:
         """Append an event to the chain; returns its sequence number."""
@@ -71,13 +74,19 @@ class Transaction:
         seq, prev = self._head[0] + 1, self._head[1]
         body = canonical_json(payload)
         digest = event_hash(self._key, prev, seq, self.now, self.actor, kind, subject, body)
-        await self.conn.execute(
-            "INSERT INTO events (seq, at, actor, kind, subject, payload, prev_hash, hash)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (seq, self.now, self.actor, kind, subject, body, prev, digest),
-        )
+        self._events.append((seq, self.now, self.actor, kind, subject, body, prev, digest))
         self._head = (seq, digest)
         return seq
+
+    async def flush(self) -> None:
+        """Insert the events recorded so far (Ledger.write does, before COMMIT)."""
+        if self._events:
+            await self.conn.executemany(
+                "INSERT INTO events (seq, at, actor, kind, subject, payload, prev_hash, hash)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                self._events,
+            )
+            self._events = []
 
 
 class Ledger:
@@ -173,7 +182,9 @@ class Ledger:
             except sqlite3.OperationalError as exc:
                 raise LedgerUnavailable(str(exc)) from exc
             try:
-                yield Transaction(conn, self._key, actor)
+                tx = Transaction(conn, self._key, actor)
+                yield tx
+                await tx.flush()
                 await conn.execute("COMMIT")
             except BaseException as exc:
                 with contextlib.suppress(sqlite3.Error):
