@@ -116,16 +116,6 @@ class SessionDraft(msgspec.Struct, frozen=True, kw_only=True):
     delivery: str = "online"
 
 
-class AttendeeDraft(msgspec.Struct, frozen=True, kw_only=True):
-    """A row of a list, its fields already of the right shape (AttendeeIn of the API)."""
-
-    name: str
-    email: str
-    core_trained: bool
-    full_participation: bool
-    pronouns: str | None = None
-
-
 class Submitted(msgspec.Struct, frozen=True, kw_only=True):
     version: int
     attendees: int
@@ -173,18 +163,18 @@ async def submit_attendees(
     desk: CertificateDesk,
     caller: Caller,
     record: SessionRecord,
-    attendees: Sequence[AttendeeDraft],
+    attendees: Sequence[ListRow],
 ) -> Submitted:
     """A new list version of a session the caller may see (load_session), then the desk's re-decisions.
+    `attendees` are rows as submitted, their fields of the right shape; stored with their text cleaned.
     The same email twice is DuplicateEmails, naming each row."""
     if duplicates := duplicate_email_rows([a.email for a in attendees]):
         raise DuplicateEmails(duplicates)
     rows = [
-        ListRow(
+        msgspec.structs.replace(
+            a,
             name=clean_text(a.name),
             email=clean_text(a.email),
-            core_trained=a.core_trained,
-            full_participation=a.full_participation,
             pronouns=a.pronouns.strip() or None if a.pronouns else None,
         )
         for a in attendees

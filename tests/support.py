@@ -198,17 +198,22 @@ def require_tool(name: str, package: str) -> str:
     return path
 
 
-def children(*, zombies: bool = False) -> set[int]:
-    """This process's child processes (with zombies: also those that exited and were not reaped yet)."""
+def render_process_ids(*, zombies: bool = False) -> set[int]:
+    """This process's PDF render processes (with zombies: also those that exited and were not reaped yet);
+    other children (a browser driver, a live server) are left out."""
     found = set()
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/stat") as stat:
                     fields = stat.read().rsplit(")", 1)[1].split()
+                with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                    command = cmdline.read()
             except OSError:
                 continue
-            if int(fields[1]) == os.getpid() and (zombies or fields[0] != "Z"):
+            is_zombie = fields[0] == "Z"  # a zombie's cmdline is empty
+            ours = int(fields[1]) == os.getpid() and (is_zombie or b"render_worker" in command)
+            if ours and (zombies or not is_zombie):
                 found.add(int(entry))
     return found
 

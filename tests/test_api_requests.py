@@ -15,7 +15,7 @@ from service.app import create_app
 from service.ledger.database import Ledger
 from service.ledger.sessions import ListRow, submit_list
 from service.settings import Settings
-from tests.support import RECENT, TODAY, Service, attendee, children
+from tests.support import RECENT, TODAY, Service, attendee, render_process_ids
 
 MINH = attendee("Nguyễn Thị Minh", "Minh@Example.org")
 
@@ -323,7 +323,7 @@ def test_without_a_render_process_a_request_is_a_503_and_nothing_is_recorded(
     service = service_with_render_process
     session = service.session()
     service.attendees(session["id"], [attendee("Ann Lee", "ann@example.org")])
-    (render_process,) = children()
+    (render_process,) = render_process_ids()
     os.kill(render_process, signal.SIGKILL)
     monkeypatch.setattr("sys.executable", "/nonexistent/python3")
 

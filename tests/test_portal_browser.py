@@ -111,6 +111,25 @@ def sign_in_with_the_keyboard(page: Any, base_url: str, token: str, screenshot: 
     page.wait_for_url("**/portal/sessions")
 
 
+def create_session(server: LiveServer, token: str, **extra: str) -> dict[str, Any]:
+    """Jane Doe's central session of 4 March 2026, created over the API."""
+    created = httpx.post(
+        f"{server.url}/api/v1/sessions",
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "date": "2026-03-04",
+            "start_time": "18:00",
+            "duration_minutes": 90,
+            "facilitators": ["Jane Doe"],
+            "level": "central",
+            **extra,
+        },
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
 def row_with(page: Any, email: str) -> Any:
     return page.locator("tr", has=page.locator(f'input[value="{email}"]'))
 
@@ -264,18 +283,7 @@ def test_a_list_reviewed_and_submitted_with_the_keyboard_alone(
     """Sign in, type a list, review it (tick and untick with Space), and submit it: no mouse, no click.
     Enter in a box of the review adds rows and stores nothing; only the submit button stores."""
     jane = issue_token(env, "facilitator", "Jane Doe", "central")
-    created = httpx.post(
-        f"{server.url}/api/v1/sessions",
-        headers={"Authorization": f"Bearer {jane}"},
-        json={
-            "date": "2026-03-04",
-            "start_time": "18:00",
-            "duration_minutes": 90,
-            "facilitators": ["Jane Doe"],
-            "level": "central",
-        },
-        timeout=30,
-    ).json()
+    created = create_session(server, jane)
     context = chromium.new_context(viewport=DESKTOP)
     page = context.new_page()
     try:
@@ -328,19 +336,7 @@ def test_a_list_reviewed_and_submitted_with_the_keyboard_alone(
 
 def test_staff_find_a_person_by_email_in_chromium(chromium: Any, server: LiveServer, env: dict[str, str]):
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    created = httpx.post(
-        f"{server.url}/api/v1/sessions",
-        headers=admin,
-        json={
-            "date": "2026-03-04",
-            "start_time": "18:00",
-            "duration_minutes": 90,
-            "facilitators": ["Jane Doe"],
-            "level": "central",
-            "organization": "County Health",
-        },
-        timeout=30,
-    ).json()
+    created = create_session(server, ADMIN_TOKEN, organization="County Health")
     httpx.put(
         f"{server.url}/api/v1/sessions/{created['id']}/attendees",
         headers=admin,

@@ -15,7 +15,7 @@ from service.certificates import renderer as renderer_module
 from service.certificates.content import sample_certificate
 from service.certificates.pdf import render_certificate
 from service.certificates.renderer import PdfRenderer, RenderFailed, RenderUnavailable
-from tests.support import children
+from tests.support import render_process_ids
 
 FIRST = sample_certificate()
 SECOND = msgspec.structs.replace(FIRST, serial="CL-SECOND-0000-0001", holder_name="Έλενα Παπαδοπούλου")
@@ -63,16 +63,16 @@ async def test_the_render_process_gives_the_same_bytes_as_rendering_here(rendere
 async def test_a_killed_render_process_is_replaced_and_the_certificate_still_rendered(
     renderer: PdfRenderer, noticed: bool
 ) -> None:
-    (killed,) = children()
+    (killed,) = render_process_ids()
     os.kill(killed, signal.SIGKILL)
     if noticed:
         # The loop reaps the process and closes its pipes: a later render finds them closed.
-        await until(lambda: killed not in children(zombies=True), "the killed process was reaped")
+        await until(lambda: killed not in render_process_ids(zombies=True), "the killed process was reaped")
         await asyncio.sleep(0.05)
 
     assert await renderer.render(FIRST) == render_certificate(FIRST)
     assert await renderer.render(SECOND) == render_certificate(SECOND)
-    assert len(children()) == 1
+    assert len(render_process_ids()) == 1
 
 
 async def test_a_stuck_render_process_is_replaced(
@@ -80,17 +80,17 @@ async def test_a_stuck_render_process_is_replaced(
 ) -> None:
     monkeypatch.setattr(renderer_module, "RENDER_TIMEOUT_SECONDS", 0.5)
     monkeypatch.setattr(renderer_module, "_STOP_SECONDS", 0.2)
-    (stuck,) = children()
+    (stuck,) = render_process_ids()
     os.kill(stuck, signal.SIGSTOP)
 
     assert await renderer.render(FIRST) == render_certificate(FIRST)
-    assert stuck not in children()
+    assert stuck not in render_process_ids()
 
 
 async def test_when_no_working_process_can_be_had_it_is_unavailable_and_recovers_later(
     renderer: PdfRenderer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (killed,) = children()
+    (killed,) = render_process_ids()
     os.kill(killed, signal.SIGKILL)
     monkeypatch.setattr("sys.executable", "/bin/false")  # starts, and exits at once
 
@@ -122,17 +122,17 @@ async def test_a_caller_that_gives_up_leaves_no_answer_behind_for_the_next(rende
 
 
 async def test_close_lets_the_render_in_hand_finish_then_ends_the_render_process() -> None:
-    before = children()
+    before = render_process_ids()
     renderer = PdfRenderer(processes=1)
     await renderer.start(warm_up=FIRST)
-    assert len(children() - before) == 1
+    assert len(render_process_ids() - before) == 1
     in_hand = asyncio.create_task(renderer.render(SECOND))
     await asyncio.sleep(0)
 
     await renderer.close()
 
     assert await in_hand == render_certificate(SECOND)
-    assert children() == before
+    assert render_process_ids() == before
     with pytest.raises(RenderUnavailable):
         await renderer.render(FIRST)
 

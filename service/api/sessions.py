@@ -19,10 +19,9 @@ from service.api.auth import Principal, requires
 from service.api.documentation import API_OPERATION
 from service.api.fields import TEXT_ITEMS_SCHEMA, Date, Email, LocalTime, Text
 from service.api.problems import Problem, field_error, problem_responses, require_json_body
-from service.ledger.sessions import SessionRecord, list_version, sessions_on
+from service.ledger.sessions import ListRow, SessionRecord, list_version, sessions_on
 from service.lists import (
     DEFAULT_TITLE,
-    AttendeeDraft,
     DuplicateEmails,
     FieldRefused,
     LevelNotGranted,
@@ -224,7 +223,7 @@ async def submit_attendees(
     """Replaces the session's list with a new version (every version is kept). A malformed email, a
     missing flag or the same email twice is a 422 naming the row."""
     record = await load_session(request, session_id)
-    drafts = [msgspec.convert(a, AttendeeDraft, from_attributes=True) for a in data.attendees]
+    drafts = [msgspec.convert(a, ListRow, from_attributes=True) for a in data.attendees]
     state = request.app.state
     try:
         stored = await lists.submit_attendees(state.ledger, state.desk, request.user, record, drafts)

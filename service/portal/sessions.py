@@ -23,8 +23,8 @@ from service.ledger.attendance import known_attendees
 from service.ledger.certificates import certificates_for
 from service.ledger.exports import list_versions_of, sessions_newest_first
 from service.ledger.requests import requests_for_session
-from service.ledger.sessions import SessionRecord, list_version
-from service.lists import AttendeeDraft, DuplicateEmails, FieldRefused, LevelNotGranted, SessionDraft
+from service.ledger.sessions import ListRow, SessionRecord, list_version
+from service.lists import DuplicateEmails, FieldRefused, LevelNotGranted, SessionDraft
 from service.portal.forms import SESSION_MESSAGES, session_in, text
 from service.portal.pages import page, see_other, signed_in, submitted_by
 from service.portal.review import (
@@ -304,7 +304,7 @@ async def submit_list(request: Request[Principal, Any, Any], session_id: FromPat
     if not submitted.body.attendees:
         review.problems.append("The list is empty: keep at least one attendee, or go back to the session.")
         return _review_page(request, record, review.with_blank_rows(), status=422)
-    drafts = [msgspec.convert(a, AttendeeDraft, from_attributes=True) for a in submitted.body.attendees]
+    drafts = [msgspec.convert(a, ListRow, from_attributes=True) for a in submitted.body.attendees]
     state = request.app.state
     try:
         stored = await lists.submit_attendees(state.ledger, state.desk, request.user, record, drafts)
